@@ -1,0 +1,1 @@
+"""Who is asking: sign-in, API tokens and the one access policy."""

@@ -1,0 +1,7 @@
+"""Server-rendered billing pages."""
+
+from flask import Blueprint
+
+bp = Blueprint("billing", __name__)
+
+from portal.billing import views  # noqa: E402,F401  (registers routes)

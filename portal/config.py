@@ -1,0 +1,52 @@
+"""Settings read from the environment, with defaults that need no server."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+def _int_env(name: str, default: int) -> int:
+    """Read an integer environment variable, naming it when it is not a number."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise RuntimeError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def settings_from_env(instance_path: str) -> dict:
+    """Return the Flask config mapping for this process.
+
+    ``DATABASE_URL`` is a SQLAlchemy URL; unset, the portal uses a SQLite file
+    in the instance folder so a newcomer needs no database server.
+    """
+    database_url = os.environ.get("DATABASE_URL") or (
+        "sqlite:///" + str(Path(instance_path) / "portal.sqlite3")
+    )
+    # Heroku-style URLs say "postgres://"; SQLAlchemy wants a driver name.
+    if database_url.startswith("postgres://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgres://"):]
+    elif database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+
+    secret_key = os.environ.get("SECRET_KEY")
+    return {
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        # A random key keeps a dev server safe; production must set SECRET_KEY
+        # or sessions die with every restart (and differ between gunicorn workers).
+        "SECRET_KEY": secret_key or secrets.token_hex(32),
+        "SECRET_KEY_FROM_ENV": bool(secret_key),
+        # Path to a deployment's own provider catalogue (TOML), merged over the bundled one.
+        "PROVIDER_CATALOGUE": os.environ.get("PROVIDER_CATALOGUE") or None,
+        "API_MAX_PAGE_SIZE": _int_env("API_MAX_PAGE_SIZE", 500),
+        "INGEST_MAX_BATCH": _int_env("INGEST_MAX_BATCH", 1000),
+        "MAX_CONTENT_LENGTH": _int_env("MAX_CONTENT_LENGTH", 2 * 1024 * 1024),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "").lower() in {"1", "true", "yes"},
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    }

@@ -1,0 +1,72 @@
+"""Sign-in, sign-out and the session cookie."""
+
+from __future__ import annotations
+
+
+def test_login_page_renders(client):
+    response = client.get("/login")
+    assert response.status_code == 200
+    assert b"Sign in" in response.data
+
+
+def test_wrong_password_is_refused(client, make_user):
+    user = make_user()
+    response = client.post("/login", data={"email": user.email, "password": "nope-nope"})
+    assert response.status_code == 401
+    assert b"do not match" in response.data
+    assert client.get("/billing/usage-logs").status_code == 302
+
+
+def test_unknown_email_is_refused_the_same_way(client):
+    response = client.post("/login", data={"email": "ghost@example.com", "password": "whatever1"})
+    assert response.status_code == 401
+    assert b"do not match" in response.data
+
+
+def test_login_then_logout(client, make_user, login):
+    user = make_user()
+    login(user)
+    assert client.get("/billing/usage-logs").status_code == 200
+    response = client.post("/logout")
+    assert response.status_code == 302
+    assert client.get("/billing/usage-logs").status_code == 302
+
+
+def test_next_only_follows_local_paths(client, make_user):
+    user = make_user()
+    response = client.post("/login?next=https://evil.example/", data={"email": user.email, "password": "password123"})
+    assert response.headers["Location"] == "/billing/usage-logs"
+    client.post("/logout")
+    response = client.post("/login?next=/billing/usage-logs?status=failed", data={"email": user.email, "password": "password123"})
+    assert response.headers["Location"] == "/billing/usage-logs?status=failed"
+
+
+def test_session_cookie_flags(client, make_user):
+    user = make_user()
+    response = client.post("/login", data={"email": user.email, "password": "password123"})
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_token_cannot_open_pages(client, make_user, token_for):
+    user = make_user()
+    response = client.get("/billing/usage-logs", headers=token_for(user))
+    assert response.status_code == 403
+
+
+def test_revoked_token_is_refused(client, make_user, runner):
+    user = make_user()
+    result = runner.invoke(args=["tokens", "create", user.email])
+    plain = result.output.strip().splitlines()[-1]
+    headers = {"Authorization": f"Bearer {plain}"}
+    assert client.get("/api/subscription/usage-logs", headers=headers).status_code == 200
+    token_id = runner.invoke(args=["tokens", "list", user.email]).output.split("\t")[0]
+    runner.invoke(args=["tokens", "revoke", token_id])
+    assert client.get("/api/subscription/usage-logs", headers=headers).status_code == 401
+
+
+def test_every_route_declares_an_access_rule(app):
+    from portal.auth.policy import rule_for_endpoint
+
+    for rule in app.url_map.iter_rules():
+        assert rule_for_endpoint(app, rule.endpoint) is not None, rule.endpoint

@@ -1,0 +1,6 @@
+"""Shared fixtures live in tests/fixtures/ (indico-style), loaded as plugins."""
+
+pytest_plugins = [
+    "tests.fixtures.database",
+    "tests.fixtures.app",
+]
