@@ -7,6 +7,7 @@ import uuid
 from typing import Any, Mapping
 
 from flask import Flask, g, redirect, render_template, request, url_for
+from sqlalchemy import event
 from werkzeug.exceptions import HTTPException
 
 from portal.config import settings_from_env
@@ -30,6 +31,8 @@ def build_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config.update(config)
 
     db.init_app(app)
+    with app.app_context():
+        _tune_sqlite(db.engine)
     migrate.init_app(app, db, directory=MIGRATIONS)
     csrf.init_app(app)
 
@@ -39,9 +42,11 @@ def build_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["portal.detector"] = detector_for(app.config.get("PROVIDER_CATALOGUE"))
 
     from portal import api, billing
+    from portal.auth import account
     from portal.auth import views as auth_views
 
     app.register_blueprint(auth_views.bp)
+    app.register_blueprint(account.bp)
     app.register_blueprint(billing.bp)
     app.register_blueprint(api.bp)
     # The API authenticates with bearer tokens, never the cookie, for writes.
@@ -63,6 +68,23 @@ def build_app(config: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
+def _tune_sqlite(engine) -> None:
+    """SQLite as a real multi-process database: WAL (readers never block the
+    writer), a busy timeout (writers queue instead of failing with "database is
+    locked"), and enforced foreign keys, as on PostgreSQL."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, _record) -> None:
+        cursor = dbapi_connection.cursor()
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
 def _register_request_hooks(app: Flask) -> None:
     """Request id, the access policy, and security headers."""
     from portal.auth.policy import enforce
@@ -73,7 +95,12 @@ def _register_request_hooks(app: Flask) -> None:
         incoming = request.headers.get("X-Request-Id", "")
         g.request_id = incoming if 0 < len(incoming) <= 64 and incoming.isascii() and incoming.isprintable() else uuid.uuid4().hex
 
+    from portal.api.cors import add_cors_headers, preflight
+
+    # Preflights carry no credentials, so they are answered before the policy runs.
+    app.before_request(preflight)
     app.before_request(enforce)
+    app.after_request(add_cors_headers)
 
     @app.after_request
     def security_headers(response):

@@ -43,8 +43,12 @@ def settings_from_env(instance_path: str) -> dict:
         # Path to a deployment's own provider catalogue (TOML), merged over the bundled one.
         "PROVIDER_CATALOGUE": os.environ.get("PROVIDER_CATALOGUE") or None,
         "API_MAX_PAGE_SIZE": _int_env("API_MAX_PAGE_SIZE", 500),
+        # Rows (by id range) per committed UPDATE of the actual_provider_name backfill.
+        "BACKFILL_BATCH_SIZE": _int_env("BACKFILL_BATCH_SIZE", 50_000),
         "INGEST_MAX_BATCH": _int_env("INGEST_MAX_BATCH", 1000),
         "MAX_CONTENT_LENGTH": _int_env("MAX_CONTENT_LENGTH", 2 * 1024 * 1024),
+        # Origins (comma-separated, or "*") whose pages may read the API; empty = same origin only.
+        "CORS_ORIGINS": os.environ.get("CORS_ORIGINS", ""),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "").lower() in {"1", "true", "yes"},

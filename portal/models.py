@@ -122,3 +122,14 @@ class APIUsageLog(db.Model):
     def succeeded(self) -> bool:
         """True for a 2xx status; anything else, or no status at all, is a failure."""
         return self.status_code is not None and 200 <= self.status_code < 300
+
+
+class LoginThrottle(db.Model):
+    """Failed sign-ins per e-mail or client address (see ``portal.auth.throttle``)."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(sa.String(300), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    window_started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -44,6 +44,16 @@ def _detector():
         return detector_for(os.environ.get("PROVIDER_CATALOGUE") or None)
 
 
+def _batch_size() -> int | None:
+    """Rows per committed batch: ``BACKFILL_BATCH_SIZE`` from the app's config, else the engine's default."""
+    try:
+        from flask import current_app
+
+        return current_app.config.get("BACKFILL_BATCH_SIZE")
+    except (RuntimeError, ImportError):
+        return None
+
+
 def _columns(bind) -> set[str]:
     return {c["name"] for c in sa.inspect(bind).get_columns(TABLE)}
 
@@ -63,7 +73,7 @@ def upgrade():
         log.info("backfill batch %d/%d: %d rows attributed so far", p.batch, p.batches, p.rows_changed)
 
     with op.get_context().autocommit_block():
-        report = attribute_rows(bind, _detector().detect, progress=progress)
+        report = attribute_rows(bind, _detector().detect, batch_size=_batch_size(), progress=progress)
     log.info(
         "backfill done: %d rows, %d distinct (category, model, endpoint), %d detector calls, %d rows updated",
         report.rows, report.triples, report.detector_calls, report.rows_changed,

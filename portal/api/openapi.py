@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from portal.api import bp
 from portal.api.schemas import Problem, UsageLogBatchOut, UsageLogList, UsageLogOut
 from portal.auth.policy import PUBLIC, access
-from portal.usage.filters import LogFilters, Paging, Subject
+from portal.usage.filters import BLANK_PATTERN, LogFilters, Paging, Subject
 from portal.usage.validation import UsageRecordIn
 
 REF = "#/components/schemas/{model}"
@@ -54,9 +54,9 @@ def _parameters(components: dict[str, Any], *models: type[BaseModel]) -> list[di
             description = prop.pop("description", None)
             prop.pop("title", None)
             # Every parameter accepts an empty value as "not given" (HTML forms send blank fields).
-            schema_ = {"anyOf": [_without_null(prop), {"type": "string", "maxLength": 0}]}
+            schema_ = {"anyOf": [_without_null(prop), {"type": "string", "pattern": BLANK_PATTERN}]}
             param = {"name": name, "in": "query", "required": False, "schema": schema_}
-            param["description"] = ((description or "") + " Empty means not given.").strip()
+            param["description"] = ((description or "") + " Empty (or only ASCII white space) means not given.").strip()
             params.append(param)
     return params
 

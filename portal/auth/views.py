@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
@@ -10,6 +11,7 @@ from werkzeug.security import check_password_hash
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
+from portal.auth import throttle
 from portal.auth.policy import PUBLIC, SIGNED_IN, access, user_by_email
 
 bp = Blueprint("auth", __name__)
@@ -41,6 +43,12 @@ def login():
     form = LoginForm()
     error = None
     if form.validate_on_submit():
+        keys = throttle.keys_for(form.email.data or "", request.remote_addr)
+        wait = throttle.locked_for(keys)
+        if wait is not None:
+            minutes = max(1, math.ceil(wait.total_seconds() / 60))
+            error = f"Too many failed sign-ins. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
+            return render_template("auth/login.html", form=form, error=error), 429, {"Retry-After": str(int(wait.total_seconds()) + 1)}
         user = user_by_email(form.email.data or "")
         stored = user.password_hash if user and user.password_hash else _DUMMY_HASH
         try:
@@ -48,9 +56,11 @@ def login():
         except ValueError:
             ok = False
         if user is not None and user.password_hash and ok:
+            throttle.clear(keys[0])
             session.clear()
             session["user_id"] = user.id
             return redirect(_safe_next(request.args.get("next")))
+        throttle.record_failure(keys)
         error = "That e-mail and password do not match an account."
     return render_template("auth/login.html", form=form, error=error), (401 if error else 200)
 

@@ -20,6 +20,10 @@ from portal.providers.categories import APIProvider, CATEGORY_VALUES
 from portal.usage.validation import FieldError, InvalidInput, field_errors
 
 DEFAULT_LIMIT = 50
+# Bounds keep numbers inside what the databases' integers hold (SQLite raises past 2**63).
+MAX_INT32 = 2**31 - 1
+MAX_OFFSET = 10**9
+MAX_ROW_ID = 2**63 - 1
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,49}$"
 PERIOD_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
 
@@ -34,7 +38,7 @@ def parse_instant(raw: Any) -> dt.datetime:
     if isinstance(raw, dt.datetime):
         value = raw
     else:
-        text = str(raw).strip()
+        text = str(raw).strip(ASCII_SPACE)
         try:
             value = dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
         except ValueError:
@@ -44,14 +48,17 @@ def parse_instant(raw: Any) -> dt.datetime:
     return value.astimezone(dt.timezone.utc)
 
 
+ASCII_SPACE = " \t\n\r\f\v"
+BLANK_PATTERN = r"^[ \t\n\r\f\v]*$"
+
+
 def _blank_to_none(value: Any) -> Any:
-    """'' (a blank form field) means 'not given'; NUL never reaches the database."""
+    """A blank form field (ASCII white space only) means 'not given'; NUL never reaches the database."""
     if isinstance(value, str):
         if "\x00" in value:
             raise ValueError("must not contain NUL characters")
-        if value.strip() == "":
-            return None
-        return value.strip()
+        value = value.strip(ASCII_SPACE)
+        return value or None
     return value
 
 
@@ -131,9 +138,9 @@ class Paging(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    limit: Annotated[Annotated[int, Field(ge=1)] | None, Blankable] = Field(
+    limit: Annotated[Annotated[int, Field(ge=1, le=MAX_INT32)] | None, Blankable] = Field(
         default=None, description=f"Rows per page; default {DEFAULT_LIMIT}, capped by the server.")
-    offset: Annotated[Annotated[int, Field(ge=0)] | None, Blankable] = Field(
+    offset: Annotated[Annotated[int, Field(ge=0, le=MAX_OFFSET)] | None, Blankable] = Field(
         default=None, description="Rows to skip (prefer `cursor` for deep pages).")
     cursor: Annotated[Annotated[str, Field(max_length=200)] | None, Blankable] = Field(
         default=None, description="`next_cursor` from the previous page (keyset pagination).")
@@ -144,7 +151,7 @@ class Subject(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    user_id: Annotated[Annotated[int, Field(ge=1)] | None, Blankable] = Field(
+    user_id: Annotated[Annotated[int, Field(ge=1, le=MAX_INT32)] | None, Blankable] = Field(
         default=None, description="Administrators only: another user's id. Others may pass only their own.")
 
 
@@ -203,6 +210,8 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
         stamp, row_id = json.loads(raw)
         if not isinstance(row_id, int) or isinstance(row_id, bool) or not isinstance(stamp, str):
             raise ValueError("shape")
+        if not 0 <= row_id <= MAX_ROW_ID:
+            raise ValueError("range")
         return parse_instant(stamp), row_id
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
         raise InvalidInput([FieldError("cursor", "is not a cursor this API issued; use next_cursor as returned")]) from None

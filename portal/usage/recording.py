@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from portal.extensions import db
 from portal.models import APIUsageLog, User, utcnow
 from portal.providers import Detector, detector_for
-from portal.usage.validation import FieldError, InvalidInput, UsageRecordIn, validate_records
+from portal.usage.validation import FieldError, InvalidInput, UsageRecordIn, validate_record, validate_records
 
 
 class NotAllowed(PermissionError):
@@ -117,7 +117,8 @@ def _record(records, default_user_id, allowed_user_ids, commit) -> Recorded:
     """``record_usage`` without the retry."""
     items = [records] if isinstance(records, Mapping) else list(records)
     single = isinstance(records, Mapping)
-    validated = validate_records(items)
+    # A single record's errors name the field alone; a batch's carry the index too.
+    validated = [validate_record(records)] if single else validate_records(items)
 
     errors: list[FieldError] = []
     user_ids: list[int] = []

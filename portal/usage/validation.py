@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Iterable, Mapping
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -67,9 +68,24 @@ class InvalidInput(ValueError):
 
 
 def _no_nul(value: Any) -> Any:
-    """Reject NUL characters: PostgreSQL cannot store them in text columns."""
-    if isinstance(value, str) and "\x00" in value:
-        raise ValueError("must not contain NUL characters")
+    """Reject NUL (PostgreSQL cannot store it) and other control characters but tab and newlines."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        if any(c < " " and c not in "\t\n\r" or c == "\x7f" for c in value):
+            raise ValueError("must not contain control characters")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            # JSON may escape a lone surrogate (\ud800); no database can store it.
+            raise ValueError("must be valid Unicode text (no lone surrogates)") from None
+    return value
+
+
+def _one_line(value: Any) -> Any:
+    """Identifiers (model ids, endpoints, keys) are one line: no tab or newline inside."""
+    if isinstance(value, str) and any(c in value for c in "\t\n\r"):
+        raise ValueError("must be a single line (no tabs or newlines)")
     return value
 
 
@@ -98,7 +114,9 @@ def _check_money(value: Decimal) -> Decimal:
     return value
 
 
+# Text is stripped of surrounding (Unicode) white space, then kept as sent.
 SafeText = Annotated[str, BeforeValidator(_no_nul)]
+OneLine = Annotated[str, BeforeValidator(_no_nul), AfterValidator(_one_line)]
 Money = Annotated[Decimal, BeforeValidator(_money)]
 Count = Annotated[StrictInt, Field(ge=0, le=MAX_INT32)]
 
@@ -108,11 +126,11 @@ class UsageRecordIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    user_id: StrictInt | None = Field(default=None, ge=1, description="Whose bill this call is on; defaults to the caller.")
+    user_id: StrictInt | None = Field(default=None, ge=1, le=MAX_INT32, description="Whose bill this call is on; defaults to the caller.")
     provider: APIProvider = Field(description="The coarse category the product logged, e.g. \"video\".")
-    endpoint: SafeText | None = Field(default=None, max_length=MAX_ENDPOINT_LENGTH)
-    method: SafeText | None = Field(default=None, max_length=10, pattern=r"^[A-Za-z]+$")
-    model_used: SafeText | None = Field(default=None, max_length=MAX_MODEL_LENGTH)
+    endpoint: OneLine | None = Field(default=None, max_length=MAX_ENDPOINT_LENGTH)
+    method: OneLine | None = Field(default=None, max_length=10, pattern=r"^[A-Za-z]+$")
+    model_used: OneLine | None = Field(default=None, max_length=MAX_MODEL_LENGTH)
     tokens_input: Count = 0
     tokens_output: Count = 0
     cost_input: Money = Decimal("0")
@@ -125,7 +143,7 @@ class UsageRecordIn(BaseModel):
     retry_count: Annotated[StrictInt, Field(ge=0, le=1000)] = 0
     request_size: Count | None = Field(default=None, description="Bytes.")
     response_size: Count | None = Field(default=None, description="Bytes.")
-    idempotency_key: SafeText | None = Field(
+    idempotency_key: OneLine | None = Field(
         default=None, min_length=1, max_length=MAX_IDEMPOTENCY_KEY_LENGTH,
         description="Optional, unique per user: a record re-sent with a key already stored is not stored "
         "again; the stored log is returned instead (safe retries).")

@@ -247,3 +247,25 @@ def test_tampered_cursor_is_400(client, seeded, cursor):
     response = get(client, seeded["alice_h"], cursor=cursor)
     assert response.status_code == 400
     assert response.json["errors"][0]["field"] == "cursor"
+
+
+def test_single_record_errors_name_the_field_without_an_index(client, seeded):
+    response = post(client, seeded["bob_h"], {"provider": "openai", "tokens_input": -1})
+    assert response.json["errors"] == [{"field": "tokens_input", "message": "Input should be greater than or equal to 0"}]
+
+
+@pytest.mark.parametrize("params, field", [
+    ({"offset": str(2**70)}, "offset"),
+    ({"limit": str(2**70)}, "limit"),
+    ({"user_id": str(2**70)}, "user_id"),
+    ({"cursor": "WyIyMDI2LTExLTAxVDAwOjAwOjAwWiIsMTE4MDU5MTYyMDcxNzQxMTMwMzQyNF0"}, "cursor"),  # id 2**70
+])
+def test_huge_numbers_are_400_not_overflow(client, seeded, params, field):
+    response = get(client, seeded["alice_h"], **params)
+    assert response.status_code == 400
+    assert response.json["errors"][0]["field"] == field
+
+
+def test_huge_user_id_in_a_record_is_400(client, seeded):
+    response = post(client, seeded["bob_h"], {"provider": "openai", "user_id": 2**70})
+    assert response.status_code == 400 and response.json["errors"][0]["field"] == "user_id"

@@ -70,3 +70,37 @@ def test_every_route_declares_an_access_rule(app):
 
     for rule in app.url_map.iter_rules():
         assert rule_for_endpoint(app, rule.endpoint) is not None, rule.endpoint
+
+
+def test_repeated_failures_lock_the_account_for_a_while(client, make_user):
+    from portal.auth.throttle import MAX_FAILURES
+
+    user = make_user()
+    for _ in range(MAX_FAILURES):
+        assert client.post("/login", data={"email": user.email, "password": "wrong-guess"}).status_code == 401
+    # Now even the right password waits: the guesser cannot tell it was right.
+    response = client.post("/login", data={"email": user.email, "password": "password123"})
+    assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) > 60
+    assert b"Too many failed sign-ins" in response.data
+
+
+def test_success_clears_earlier_failures(client, make_user):
+    from portal.auth.throttle import MAX_FAILURES
+
+    user = make_user()
+    for _ in range(MAX_FAILURES - 1):
+        client.post("/login", data={"email": user.email, "password": "wrong-guess"})
+    assert client.post("/login", data={"email": user.email, "password": "password123"}).status_code == 302
+    client.post("/logout")
+    assert client.post("/login", data={"email": user.email, "password": "wrong-guess"}).status_code == 401
+    assert client.post("/login", data={"email": user.email, "password": "password123"}).status_code == 302
+
+
+def test_one_address_guessing_many_accounts_is_locked(client, make_user):
+    from portal.auth.throttle import MAX_FAILURES_PER_ADDRESS
+
+    victim = make_user()
+    for n in range(MAX_FAILURES_PER_ADDRESS):
+        client.post("/login", data={"email": f"guess{n}@example.com", "password": "wrong-guess"})
+    assert client.post("/login", data={"email": victim.email, "password": "password123"}).status_code == 429
