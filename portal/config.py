@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -16,6 +17,35 @@ def _int_env(name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise RuntimeError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+# Monthly call limits per category for the default plan (PLAN_LIMITS overrides, as JSON).
+DEFAULT_PLAN_LIMITS = {
+    "gemini": 20000, "openai": 20000, "anthropic": 10000, "mistral": 10000, "wavespeed": 2000,
+    "video": 500, "audio": 2000, "stability": 3000, "image_edit": 1000,
+    "tavily": 5000, "serper": 5000, "metaphor": 5000, "exa": 5000, "firecrawl": 2000,
+}
+
+
+def plan_limits_from_env() -> dict[str, int]:
+    """PLAN_LIMITS='{"video": 800, ...}' merged over the defaults; errors name the bad entry."""
+    raw = os.environ.get("PLAN_LIMITS")
+    limits = dict(DEFAULT_PLAN_LIMITS)
+    if not raw:
+        return limits
+    try:
+        given = json.loads(raw)
+    except ValueError as exc:
+        raise RuntimeError(f"PLAN_LIMITS is not valid JSON: {exc}") from exc
+    if not isinstance(given, dict):
+        raise RuntimeError("PLAN_LIMITS must be a JSON object of category -> monthly call limit")
+    for category, limit in given.items():
+        if category not in DEFAULT_PLAN_LIMITS:
+            raise RuntimeError(f"PLAN_LIMITS: unknown category {category!r}")
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
+            raise RuntimeError(f"PLAN_LIMITS[{category!r}] must be a whole number >= 0 (0 = no limit)")
+        limits[category] = limit
+    return limits
 
 
 def settings_from_env(instance_path: str) -> dict:
@@ -49,6 +79,7 @@ def settings_from_env(instance_path: str) -> dict:
         "MAX_CONTENT_LENGTH": _int_env("MAX_CONTENT_LENGTH", 2 * 1024 * 1024),
         # Origins (comma-separated, or "*") whose pages may read the API; empty = same origin only.
         "CORS_ORIGINS": os.environ.get("CORS_ORIGINS", ""),
+        "PLAN_LIMITS": plan_limits_from_env(),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "").lower() in {"1", "true", "yes"},

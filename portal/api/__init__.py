@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-from portal.api import errors, openapi, usage_logs  # noqa: E402,F401  (registers routes and handlers)
+from portal.api import analytics, errors, openapi, usage_logs  # noqa: E402,F401  (registers routes and handlers)

@@ -13,7 +13,8 @@ from flask import current_app, jsonify
 from pydantic import BaseModel
 
 from portal.api import bp
-from portal.api.schemas import Problem, UsageLogBatchOut, UsageLogList, UsageLogOut
+from portal.analytics.ranges import RangeQuery
+from portal.api.schemas import AnalyticsOut, Problem, UsageLogBatchOut, UsageLogList, UsageLogOut
 from portal.auth.policy import PUBLIC, access
 from portal.usage.filters import BLANK_PATTERN, LogFilters, Paging, Subject
 from portal.usage.validation import UsageRecordIn
@@ -80,6 +81,7 @@ def build_document(max_batch: int, max_page: int) -> dict[str, Any]:
     list_ref = _schema(UsageLogList, components, mode="serialization")
     batch_ref = _schema(UsageLogBatchOut, components, mode="serialization")
     record_ref = _schema(UsageRecordIn, components)
+    analytics_ref = _schema(AnalyticsOut, components, mode="serialization")
     read_security = [{"bearerAuth": []}, {"sessionCookie": []}]
     list_params = _parameters(components, LogFilters, Paging, Subject)
     for param in list_params:
@@ -121,6 +123,34 @@ def build_document(max_batch: int, max_page: int) -> dict[str, Any]:
                     **_problems(400, 401, 403, 413),
                 },
             },
+        },
+        "/api/subscription/usage-logs.csv": {
+            "get": {
+                "operationId": "exportUsageLogsCsv",
+                "summary": "Export every log matching the filters as CSV, newest first",
+                "description": "Streamed. Timestamps are UTC ISO 8601; money is exact decimals; text cells that a "
+                               "spreadsheet would run as a formula are prefixed with a quote.",
+                "security": read_security,
+                "parameters": _parameters(components, LogFilters, Subject),
+                "responses": {
+                    "200": {"description": "CSV with a header row", "content": {"text/csv": {"schema": {"type": "string"}}}},
+                    **_problems(400, 401, 403, 404),
+                },
+            }
+        },
+        "/api/subscription/analytics/providers": {
+            "get": {
+                "operationId": "providerAnalytics",
+                "summary": "The dashboard's numbers: cost, calls, performance and advice by actual provider",
+                "description": "Same auth as listing logs (scope `read`). Money and rates are exact decimal strings; "
+                               "the providers' costs add up exactly to `providers_total.cost`.",
+                "security": read_security,
+                "parameters": _parameters(components, RangeQuery, Subject),
+                "responses": {
+                    "200": {"description": "Analytics", "content": {"application/json": {"schema": analytics_ref}}},
+                    **_problems(400, 401, 403, 404),
+                },
+            }
         },
         "/api/openapi.json": {
             "get": {

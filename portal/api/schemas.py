@@ -91,3 +91,136 @@ class Problem(BaseModel):
     detail: str
     request_id: str | None = None
     errors: list[ProblemFieldError] | None = None
+
+
+Rate = Annotated[str, Field(pattern=r"^\d+\.\d{6}$", description="A ratio 0..1 as a decimal string.")]
+
+
+class TotalsOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    calls: int
+    tokens: int
+    cost: Money
+    failures: int
+    error_rate: Rate | None
+
+
+class RangeOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    preset: str
+    label: str
+    start: UtcTimestamp
+    end: UtcTimestamp
+    time_zone: str
+    bucket: str
+
+
+class PreviousRangeOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    start: UtcTimestamp
+    end: UtcTimestamp
+
+
+class SummaryOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    current: TotalsOut
+    previous: TotalsOut
+    previous_range: PreviousRangeOut
+
+
+class ProviderCostOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    actual_provider: str | None
+    display_name: str
+    calls: int
+    tokens: int
+    cost: Money
+    failures: int
+    share: Rate | None
+
+
+class SeriesPointOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    start: str = Field(description="Local date the day or week starts on.")
+    total: Money
+    costs: dict[str, Money]
+
+
+class PerformanceOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    actual_provider: str | None
+    display_name: str
+    calls: int
+    successes: int
+    success_rate: Rate | None
+    p50_response_time: float | None
+    p95_response_time: float | None
+    retries: int
+
+
+class WorkCostOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    actual_provider: str | None
+    display_name: str
+    calls: int
+    cost: Money
+    cost_per_call: Money | None
+    cost_per_1k_tokens: Money | None
+    success_rate: Rate | None
+    categories: list[str]
+
+
+class ComparisonOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    work: str
+    label: str
+    providers: list[WorkCostOut]
+
+
+class RecommendationOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str
+    text: str
+    numbers: dict
+
+
+class PlanCategoryOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    category: str
+    calls: int
+    limit: int | None
+    percent: str | None
+
+
+class PlanOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    billing_period: str
+    categories: list[PlanCategoryOut]
+
+
+class AnalyticsOut(BaseModel):
+    """The dashboard's numbers."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    range: RangeOut
+    summary: SummaryOut
+    providers: list[ProviderCostOut]
+    providers_total: TotalsOut
+    series: list[SeriesPointOut]
+    performance: list[PerformanceOut]
+    comparison: list[ComparisonOut]
+    recommendations: list[RecommendationOut]
+    plan: PlanOut

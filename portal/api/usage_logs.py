@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from decimal import Decimal
 
-from flask import current_app, jsonify, request
+from flask import Response, current_app, jsonify, request, stream_with_context
 
 from portal.api import bp
 from portal.auth.policy import SIGNED_IN, access, current_principal, subject_user_id
 from portal.usage.filters import parse_filters, parse_paging
-from portal.usage.queries import list_logs, log_as_json
+from portal.usage.export import csv_lines
+from portal.usage.queries import iter_logs, list_logs, log_as_json
 from portal.usage.recording import app_detector, record_usage
 from portal.usage.validation import FieldError, InvalidInput
 
@@ -21,8 +23,8 @@ def list_usage_logs():
     """The caller's logs (or, for admins, ``user_id=``'s), newest first, filtered and paged."""
     user_id = subject_user_id(request.args)
     filters = parse_filters(request.args)
-    limit, offset, cursor = parse_paging(request.args, current_app.config["API_MAX_PAGE_SIZE"])
-    page = list_logs(user_id, filters, limit, offset, cursor)
+    wanted = parse_paging(request.args, current_app.config["API_MAX_PAGE_SIZE"])
+    page = list_logs(user_id, filters, wanted.limit, wanted.offset, wanted.cursor, wanted.sort)
     detector = app_detector()
     return jsonify(
         logs=[log_as_json(row, detector) for row in page.rows],
@@ -31,6 +33,21 @@ def list_usage_logs():
         offset=page.offset,
         has_more=page.has_more,
         next_cursor=page.next_cursor,
+    )
+
+
+@bp.get("/subscription/usage-logs.csv")
+@access(SIGNED_IN, scope="read")
+def export_usage_logs_csv():
+    """Every log matching the filters, newest first, as CSV (streamed; UTC timestamps; exact decimals)."""
+    user_id = subject_user_id(request.args)
+    filters = parse_filters(request.args)
+    detector = app_detector()
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return Response(
+        stream_with_context(csv_lines(iter_logs(user_id, filters), detector)),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="usage-logs-{stamp}.csv"', "Cache-Control": "no-store"},
     )
 
 

@@ -33,7 +33,7 @@ def _safe_next(target: str | None) -> str:
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
             return target
-    return url_for("billing.usage_logs")
+    return url_for("billing.dashboard")
 
 
 @bp.route("/login", methods=["GET", "POST"])

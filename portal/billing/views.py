@@ -1,18 +1,21 @@
-"""Usage-logs table and the operator's attribution review page."""
+"""Usage-logs table, one log's detail, and the operator's attribution review page."""
 
 from __future__ import annotations
 
 import math
 
-from flask import current_app, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 
 from portal.auth.policy import ADMIN, SIGNED_IN, access, current_principal, subject_user_id
 from portal.billing import bp
+from portal.extensions import db
+from portal.models import APIUsageLog
 from portal.providers.categories import CATEGORY_VALUES
-from portal.usage.filters import LogFilters, collect_filters
+from portal.usage.filters import DEFAULT_SORT, SORTS, LogFilters, collect_filters
 from portal.usage.queries import list_logs
 from portal.usage.recording import app_detector
 from portal.usage.review import unattributed_combinations
+from portal.usage.validation import InvalidInput
 
 PAGE_SIZE = 50
 
@@ -20,33 +23,36 @@ PAGE_SIZE = 50
 @bp.get("/")
 @access(SIGNED_IN, tokens=False)
 def index():
-    """The portal's home is the billing area."""
-    return redirect(url_for("billing.usage_logs"))
-
-
-@bp.get("/billing")
-@access(SIGNED_IN, tokens=False)
-def billing_home():
-    """Billing landing page (the usage logs until the dashboard exists)."""
-    return redirect(url_for("billing.usage_logs", **request.args))
+    """The portal's home is the billing dashboard."""
+    return redirect(url_for("billing.dashboard"))
 
 
 @bp.get("/billing/usage-logs")
 @access(SIGNED_IN, tokens=False)
 def usage_logs():
-    """The signed-in user's logs with the actual provider, filters and pagination."""
+    """The signed-in user's logs with the actual provider, filters, sorting and pagination."""
     user_id = subject_user_id(request.args)
     # Apply the filters that make sense; explain the ones that do not.
     filters, errors = collect_filters(request.args)
+    sort = request.args.get("sort", DEFAULT_SORT)
+    if sort not in SORTS:
+        sort = DEFAULT_SORT
+    page_number = _page_number(request.args.get("page"))
+    cursor = request.args.get("cursor") or None
+    if cursor is not None and sort != DEFAULT_SORT:
+        cursor = None
     try:
-        page_number = max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        page_number = 1
-    page = list_logs(user_id, filters, PAGE_SIZE, (page_number - 1) * PAGE_SIZE)
+        # Deep pages follow a cursor (as cheap as page one); jumps use the page number.
+        offset = 0 if cursor else (page_number - 1) * PAGE_SIZE
+        page = list_logs(user_id, filters, PAGE_SIZE, offset, cursor, sort)
+    except InvalidInput as exc:
+        errors += exc.errors
+        page_number, page = 1, list_logs(user_id, filters, PAGE_SIZE, 0, None, sort)
     pages = max(1, math.ceil(page.total_count / PAGE_SIZE))
     link_args = filters.as_query_args()
     if user_id != current_principal().user.id:
         link_args["user_id"] = str(user_id)
+    sort_args = link_args | ({"sort": sort} if sort != DEFAULT_SORT else {})
     detector = app_detector()
     return render_template(
         "billing/usage_logs.html",
@@ -54,14 +60,38 @@ def usage_logs():
         page_number=page_number,
         pages=pages,
         filters=filters,
+        sort=sort,
         form_values={name: request.args.get(name, "") for name in LogFilters.model_fields},
         errors={e.field: e.message for e in errors},
         link_args=link_args,
+        sort_args=sort_args,
         categories=CATEGORY_VALUES,
         provider_choices=sorted((detector.display_name(s) or s, s) for s in detector.slugs),
         detector=detector,
         viewing_user_id=user_id,
     ), (400 if errors else 200)
+
+
+def _page_number(raw: str | None) -> int:
+    """A page number from the query string; nonsense means page 1."""
+    try:
+        return min(max(1, int(raw or "1")), 10**6)
+    except ValueError:
+        return 1
+
+
+@bp.get("/billing/usage-logs/<int:log_id>")
+@access(SIGNED_IN, tokens=False)
+def log_detail(log_id: int):
+    """Every field of one log, and why its provider was attributed as it was."""
+    log = db.session.get(APIUsageLog, log_id)
+    principal = current_principal()
+    # Another user's log answers exactly like a missing one, so ids cannot be probed.
+    if log is None or (log.user_id != principal.user.id and not principal.is_admin):
+        abort(404, description="No such usage log.")
+    detector = app_detector()
+    attribution = detector.explain(log.provider, log.model_used, log.endpoint)
+    return render_template("billing/log_detail.html", log=log, attribution=attribution, detector=detector)
 
 
 @bp.get("/billing/admin/attribution")

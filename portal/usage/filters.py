@@ -12,6 +12,7 @@ import base64
 import binascii
 import datetime as dt
 import json
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Mapping
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
@@ -20,6 +21,10 @@ from portal.providers.categories import APIProvider, CATEGORY_VALUES
 from portal.usage.validation import FieldError, InvalidInput, field_errors
 
 DEFAULT_LIMIT = 50
+DEFAULT_SORT = "-timestamp"
+# Sort keys -> columns; "-key" is descending.
+SORT_COLUMNS = {"timestamp": "timestamp", "cost": "cost_total", "tokens": "tokens_total", "response_time": "response_time"}
+SORTS = tuple(f"{sign}{key}" for key in SORT_COLUMNS for sign in ("-", ""))
 # Bounds keep numbers inside what the databases' integers hold (SQLite raises past 2**63).
 MAX_INT32 = 2**31 - 1
 MAX_OFFSET = 10**9
@@ -143,7 +148,10 @@ class Paging(BaseModel):
     offset: Annotated[Annotated[int, Field(ge=0, le=MAX_OFFSET)] | None, Blankable] = Field(
         default=None, description="Rows to skip (prefer `cursor` for deep pages).")
     cursor: Annotated[Annotated[str, Field(max_length=200)] | None, Blankable] = Field(
-        default=None, description="`next_cursor` from the previous page (keyset pagination).")
+        default=None, description="`next_cursor` from the previous page (keyset pagination, default sort only).")
+    sort: Annotated[Literal[SORTS] | None, Blankable] = Field(  # type: ignore[valid-type]
+        default=None, description="Order: `-timestamp` (default, newest first), `timestamp`, `-cost`, `cost`, "
+                                  "`-tokens`, `tokens`, `-response_time`, `response_time`.")
 
 
 class Subject(BaseModel):
@@ -182,14 +190,27 @@ def collect_filters(args: Mapping[str, str]) -> tuple[LogFilters, list[FieldErro
                 given.pop(error.field, None)
 
 
-def parse_paging(args: Mapping[str, str], max_limit: int) -> tuple[int, int, str | None]:
-    """``(limit, offset, cursor)``: limit defaults to 50 and is capped at ``max_limit``."""
+@dataclass(frozen=True)
+class PageRequest:
+    """Validated paging and ordering."""
+
+    limit: int
+    offset: int
+    cursor: str | None
+    sort: str
+
+
+def parse_paging(args: Mapping[str, str], max_limit: int) -> PageRequest:
+    """Limit (default 50, capped at ``max_limit``), offset or cursor, and sort order."""
     paging: Paging = _validate(Paging, args)  # type: ignore[assignment]
-    if paging.cursor is not None and paging.offset:
-        raise InvalidInput([FieldError("offset", "cannot be combined with cursor")])
+    sort = paging.sort or DEFAULT_SORT
     if paging.cursor is not None:
+        if paging.offset:
+            raise InvalidInput([FieldError("offset", "cannot be combined with cursor")])
+        if sort != DEFAULT_SORT:
+            raise InvalidInput([FieldError("cursor", f"works only with the default sort ({DEFAULT_SORT}); use offset")])
         decode_cursor(paging.cursor)
-    return min(paging.limit or DEFAULT_LIMIT, max_limit), paging.offset or 0, paging.cursor
+    return PageRequest(min(paging.limit or DEFAULT_LIMIT, max_limit), paging.offset or 0, paging.cursor, sort)
 
 
 def parse_subject(args: Mapping[str, str]) -> int | None:

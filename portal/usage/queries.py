@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.models import APIUsageLog
 from portal.providers import Detector
-from portal.usage.filters import DEFAULT_LIMIT, LogFilters, decode_cursor, encode_cursor, iso_utc
+from portal.usage.filters import DEFAULT_LIMIT, DEFAULT_SORT, SORT_COLUMNS, LogFilters, decode_cursor, encode_cursor, iso_utc
 
 @dataclass(frozen=True)
 class LogPage:
@@ -22,11 +22,12 @@ class LogPage:
     limit: int
     offset: int
     has_more: bool
+    keyset: bool = True  # cursors exist only for the default (newest-first) order
 
     @property
     def next_cursor(self) -> str | None:
         """Opaque cursor for the page after this one (keyset pagination), if any."""
-        if not self.has_more or not self.rows:
+        if not self.has_more or not self.rows or not self.keyset:
             return None
         last = self.rows[-1]
         return encode_cursor(last.timestamp, last.id)
@@ -61,29 +62,62 @@ def filter_conditions(user_id: int, filters: LogFilters) -> list:
     return conditions
 
 
-def list_logs(
-    user_id: int, filters: LogFilters, limit: int = DEFAULT_LIMIT, offset: int = 0, cursor: str | None = None
-) -> LogPage:
-    """One page of a user's logs, newest first, with the total matching count.
+def _order(sort: str) -> list:
+    """ORDER BY for a sort key; ties are broken by id so paging is stable."""
+    descending = sort.startswith("-")
+    column = getattr(APIUsageLog, SORT_COLUMNS[sort.lstrip("-")])
+    if sort.lstrip("-") == "response_time":
+        # NULLs sort differently per database; put them last on both.
+        column = sa.func.coalesce(column, -1.0 if descending else 1e18)
+    direction = sa.desc if descending else sa.asc
+    return [direction(column), direction(APIUsageLog.id)]
 
-    With ``cursor`` (keyset pagination) the page starts after the row the
-    cursor names, so a page deep in the list costs what the first page costs;
-    OFFSET has to walk past every skipped row.
+
+def after_cursor(cursor: str):
+    """Rows strictly older than the row a cursor names (newest-first order)."""
+    after_ts, after_id = decode_cursor(cursor)
+    return sa.tuple_(APIUsageLog.timestamp, APIUsageLog.id) < sa.tuple_(after_ts, after_id)
+
+
+def list_logs(
+    user_id: int, filters: LogFilters, limit: int = DEFAULT_LIMIT, offset: int = 0, cursor: str | None = None,
+    sort: str = DEFAULT_SORT,
+) -> LogPage:
+    """One page of a user's logs (newest first unless ``sort`` says otherwise), with the total count.
+
+    With ``cursor`` (keyset pagination, default sort only) the page starts
+    after the row the cursor names, so a page deep in the list costs what the
+    first page costs; OFFSET has to walk past every skipped row.
     """
     conditions = filter_conditions(user_id, filters)
     query = sa.select(APIUsageLog).where(*conditions)
     if cursor is not None:
-        after_ts, after_id = decode_cursor(cursor)
-        query = query.where(sa.tuple_(APIUsageLog.timestamp, APIUsageLog.id) < sa.tuple_(after_ts, after_id))
+        query = query.where(after_cursor(cursor))
     # One extra row says whether there is a next page without counting.
-    rows = list(
-        db.session.scalars(
-            query.order_by(APIUsageLog.timestamp.desc(), APIUsageLog.id.desc()).limit(limit + 1).offset(offset)
-        )
-    )
+    rows = list(db.session.scalars(query.order_by(*_order(sort)).limit(limit + 1).offset(offset)))
     has_more = len(rows) > limit
     total = db.session.scalar(sa.select(sa.func.count()).select_from(APIUsageLog).where(*conditions)) or 0
-    return LogPage(rows[:limit], total, limit, offset, has_more)
+    page = LogPage(rows[:limit], total, limit, offset, has_more)
+    return page if sort == DEFAULT_SORT else replace(page, keyset=False)
+
+
+def iter_logs(user_id: int, filters: LogFilters, chunk: int = 2000):
+    """Every matching row, newest first, fetched in keyset chunks (memory stays flat for exports)."""
+    conditions = filter_conditions(user_id, filters)
+    cursor = None
+    while True:
+        query = sa.select(APIUsageLog).where(*conditions)
+        if cursor is not None:
+            query = query.where(sa.tuple_(APIUsageLog.timestamp, APIUsageLog.id) < sa.tuple_(*cursor))
+        rows = list(db.session.scalars(query.order_by(*_order(DEFAULT_SORT)).limit(chunk)))
+        if not rows:
+            return
+        yield from rows
+        cursor = (rows[-1].timestamp, rows[-1].id)
+        # Let the session forget the chunk: an export of millions must not pile up in memory.
+        db.session.expunge_all()
+        if len(rows) < chunk:
+            return
 
 
 def money(value: Decimal | None) -> str | None:

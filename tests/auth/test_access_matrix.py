@@ -13,6 +13,7 @@ from portal import create_app
 from portal.auth.tokens import create_token
 from portal.extensions import db
 from portal.models import ApiToken, utcnow
+from portal.usage import record_usage
 
 CALLERS = ("anonymous", "owner", "other", "admin", "read_token", "ingest_token", "revoked_token")
 S, R, T = "session", "read", "token"
@@ -27,8 +28,10 @@ EXPECTED = {
                     dict(anonymous=302, owner=302, other=302, admin=302, read_token=403, ingest_token=403, revoked_token=302)),
     "billing.index": ("GET", "/", None,
                       dict(anonymous=302, owner=302, other=302, admin=302, read_token=403, ingest_token=403, revoked_token=302)),
-    "billing.billing_home": ("GET", "/billing", None,
-                             dict(anonymous=302, owner=302, other=302, admin=302, read_token=403, ingest_token=403, revoked_token=302)),
+    "billing.dashboard": ("GET", "/billing?user_id={owner_id}", None,
+                          dict(anonymous=302, owner=200, other=403, admin=200, read_token=403, ingest_token=403, revoked_token=302)),
+    "billing.log_detail": ("GET", "/billing/usage-logs/{owner_log_id}", None,
+                           dict(anonymous=302, owner=200, other=404, admin=200, read_token=403, ingest_token=403, revoked_token=302)),
     "billing.usage_logs": ("GET", "/billing/usage-logs?user_id={owner_id}", None,
                            dict(anonymous=302, owner=200, other=403, admin=200, read_token=403, ingest_token=403, revoked_token=302)),
     "billing.attribution_review": ("GET", "/billing/admin/attribution", None,
@@ -43,6 +46,10 @@ EXPECTED = {
                             dict(anonymous=401, owner=200, other=403, admin=200, read_token=200, ingest_token=403, revoked_token=401)),
     "api.create_usage_logs": ("POST", "/api/subscription/usage-logs", {"provider": "openai"},
                               dict(anonymous=401, owner=403, other=403, admin=403, read_token=403, ingest_token=201, revoked_token=401)),
+    "api.export_usage_logs_csv": ("GET", "/api/subscription/usage-logs.csv?user_id={owner_id}", None,
+                                  dict(anonymous=401, owner=200, other=403, admin=200, read_token=200, ingest_token=403, revoked_token=401)),
+    "api.analytics_providers": ("GET", "/api/subscription/analytics/providers?user_id={owner_id}", None,
+                                dict(anonymous=401, owner=200, other=403, admin=200, read_token=200, ingest_token=403, revoked_token=401)),
     "api.openapi_document": ("GET", "/api/openapi.json", None,
                              dict(anonymous=200, owner=200, other=200, admin=200, read_token=200, ingest_token=200, revoked_token=200)),
 }
@@ -64,8 +71,10 @@ def world(make_user):
     revoked_row.revoked_at = utcnow()
     db.session.commit()
     owner_token_id = db.session.scalar(sa.select(ApiToken.id).where(ApiToken.user_id == owner.id).order_by(ApiToken.id))
+    [owner_log] = record_usage({"user_id": owner.id, "provider": "video", "model_used": "alibaba/wan-2.5/text-to-video"})
     return {"owner": owner, "other": other, "admin": admin, "read_token": read, "ingest_token": ingest,
-            "revoked_token": revoked, "ids": {"owner_id": owner.id, "owner_token_id": owner_token_id}}
+            "revoked_token": revoked,
+            "ids": {"owner_id": owner.id, "owner_token_id": owner_token_id, "owner_log_id": owner_log.id}}
 
 
 @pytest.mark.parametrize("caller", CALLERS)

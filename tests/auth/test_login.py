@@ -35,7 +35,7 @@ def test_login_then_logout(client, make_user, login):
 def test_next_only_follows_local_paths(client, make_user):
     user = make_user()
     response = client.post("/login?next=https://evil.example/", data={"email": user.email, "password": "password123"})
-    assert response.headers["Location"] == "/billing/usage-logs"
+    assert response.headers["Location"] == "/billing"
     client.post("/logout")
     response = client.post("/login?next=/billing/usage-logs?status=failed", data={"email": user.email, "password": "password123"})
     assert response.headers["Location"] == "/billing/usage-logs?status=failed"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import html as html_lib
 import re
 
 import pytest
@@ -73,10 +74,14 @@ def test_filter_and_pagination(client, alice):
     page1 = client.get("/billing/usage-logs?actual_provider=google").get_data(as_text=True)
     assert page1.count('<td class="provider">') == 50
     assert "Page 1 of 2" in page1
-    assert 'href="/billing/usage-logs?page=2&amp;actual_provider=google"' in page1
-    page2 = client.get("/billing/usage-logs?actual_provider=google&page=2").get_data(as_text=True)
+    older = html_lib.unescape(re.search(r'rel="next" href="([^"]+)"', page1).group(1))
+    assert "cursor=" in older and "actual_provider=google" in older and "page=2" in older
+    page2 = client.get(older).get_data(as_text=True)
     assert page2.count('<td class="provider">') == 10
-    assert "wan-2.5" not in page2
+    assert "wan-2.5" not in page2 and "Page 2 of 2" in page2
+    # Jumping by page number (no cursor) gives the same rows.
+    jumped = client.get("/billing/usage-logs?actual_provider=google&page=2").get_data(as_text=True)
+    assert re.findall(r'/billing/usage-logs/(\d+)"', jumped) == re.findall(r'/billing/usage-logs/(\d+)"', page2)
 
 
 def test_bad_filter_is_explained_not_a_crash(client, alice):
@@ -100,3 +105,27 @@ def test_valid_filters_still_apply_beside_a_bad_one(client, alice):
     html = client.get("/billing/usage-logs?provider=video&start=soon").get_data(as_text=True)
     assert "wan-2.5" in html and "gemini-2.5-flash" not in html
     assert "start</strong> must be an ISO 8601" in html
+
+
+def test_sorting_by_cost(client, alice):
+    record_usage([{"user_id": alice.id, "provider": "openai", "model_used": f"m{i}", "cost_total": cost,
+                   "timestamp": (T0 + dt.timedelta(minutes=i)).isoformat()}
+                  for i, cost in enumerate(["0.5", "2.25", "0.01", "1"])])
+    html = client.get("/billing/usage-logs?sort=-cost").get_data(as_text=True)
+    assert re.findall(r'title="(m\d)"', html) == ["m1", "m3", "m0", "m2"]
+    assert 'aria-sort="descending"' in html
+    html = client.get("/billing/usage-logs?sort=cost").get_data(as_text=True)
+    assert re.findall(r'title="(m\d)"', html) == ["m2", "m0", "m3", "m1"]
+
+
+def test_detail_shows_every_field_and_why(client, alice, make_user):
+    [log] = record_usage({"user_id": alice.id, "provider": "mistral", "model_used": "openai/gpt-oss-120b:groq",
+                          "endpoint": "https://router.huggingface.co/v1/chat/completions", "cost_total": "0.00123456",
+                          "error_message": "none", "idempotency_key": "abc-1"})
+    html = client.get(f"/billing/usage-logs/{log.id}").get_data(as_text=True)
+    assert "HuggingFace" in html and "0.00123456" in html and "abc-1" in html
+    assert "router.huggingface.co" in html and "endpoint-host" in html
+    bob = make_user("bob@example.com")
+    [theirs] = record_usage({"user_id": bob.id, "provider": "openai"})
+    assert client.get(f"/billing/usage-logs/{theirs.id}").status_code == 404
+    assert client.get("/billing/usage-logs/999999").status_code == 404

@@ -1,0 +1,1 @@
+"""Where the money goes, by actual provider: ranges, aggregates, recommendations."""

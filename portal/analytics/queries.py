@@ -1,0 +1,336 @@
+"""Aggregates behind the dashboard and the analytics JSON (one set of functions for both).
+
+Money is summed by the database as exact decimals (``ExactMoney``), shares and
+rates are computed from those exact sums, and the totals row is the exact sum
+of the provider rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+import sqlalchemy as sa
+
+from portal.analytics.ranges import DateRange
+from portal.analytics.sql import bucket_number, bucket_start
+from portal.dbtypes import ExactMoney
+from portal.extensions import db
+from portal.models import APIUsageLog
+from portal.providers import Detector
+from portal.providers.categories import APIProvider
+
+T = APIUsageLog
+UNATTRIBUTED = None  # the group of rows with no actual provider
+
+# The kind of work a category stands for, to compare providers doing the same job.
+WORK_KINDS = {
+    APIProvider.VIDEO: "video", APIProvider.AUDIO: "audio",
+    APIProvider.STABILITY: "image", APIProvider.IMAGE_EDIT: "image",
+    APIProvider.GEMINI: "text", APIProvider.OPENAI: "text", APIProvider.ANTHROPIC: "text", APIProvider.MISTRAL: "text",
+    APIProvider.WAVESPEED: "media",
+    APIProvider.TAVILY: "search", APIProvider.SERPER: "search", APIProvider.METAPHOR: "search", APIProvider.EXA: "search",
+    APIProvider.FIRECRAWL: "scraping",
+}
+WORK_LABELS = {"video": "Video generation", "audio": "Audio generation", "image": "Image generation",
+               "text": "Text generation", "media": "Media generation", "search": "Web search", "scraping": "Web scraping"}
+
+
+def _money_sum(column):
+    """SUM that stays exact and typed as money on both databases, 0 when empty."""
+    return sa.type_coerce(sa.func.coalesce(sa.func.sum(column), 0), ExactMoney())
+
+
+def _success():
+    return sa.case((T.status_code.between(200, 299), 1), else_=0)
+
+
+def _in_range(user_id: int, rng: DateRange) -> list:
+    return [T.user_id == user_id, T.timestamp >= rng.start, T.timestamp < rng.end]
+
+
+def ratio(part: Decimal | int, whole: Decimal | int) -> Decimal | None:
+    """part/whole as an exact Decimal, None when whole is 0."""
+    return (Decimal(part) / Decimal(whole)) if whole else None
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Sums over a range."""
+
+    calls: int
+    tokens: int
+    cost: Decimal
+    failures: int
+
+    @property
+    def error_rate(self) -> Decimal | None:
+        return ratio(self.failures, self.calls)
+
+
+def totals(user_id: int, rng: DateRange) -> Totals:
+    """Calls, tokens, cost and failures in a range."""
+    row = db.session.execute(
+        sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(T.tokens_total), 0), _money_sum(T.cost_total),
+                  sa.func.coalesce(sa.func.sum(1 - _success()), 0))
+        .where(*_in_range(user_id, rng))
+    ).one()
+    return Totals(int(row[0]), int(row[1]), Decimal(row[2]), int(row[3]))
+
+
+@dataclass(frozen=True)
+class ProviderCost:
+    """One actual provider's share of the bill."""
+
+    slug: str | None
+    display: str
+    calls: int
+    tokens: int
+    cost: Decimal
+    failures: int
+    share: Decimal | None  # of the total cost
+
+
+@dataclass(frozen=True)
+class CostBreakdown:
+    """Cost by actual provider, with a totals row equal to the exact sum of the rows."""
+
+    rows: list[ProviderCost]
+    total: Totals
+
+
+def cost_by_provider(user_id: int, rng: DateRange, detector: Detector) -> CostBreakdown:
+    """Per actual provider: calls, tokens, cost, failures, share; costliest first."""
+    result = db.session.execute(
+        sa.select(T.actual_provider_name, sa.func.count(), sa.func.coalesce(sa.func.sum(T.tokens_total), 0),
+                  _money_sum(T.cost_total), sa.func.coalesce(sa.func.sum(1 - _success()), 0))
+        .where(*_in_range(user_id, rng))
+        .group_by(T.actual_provider_name)
+    ).all()
+    grand = sum((Decimal(r[3]) for r in result), Decimal(0))
+    rows = [
+        ProviderCost(slug, detector.display_name(slug) if slug else "Unattributed", int(calls), int(tokens),
+                     Decimal(cost), int(failures), ratio(Decimal(cost), grand))
+        for slug, calls, tokens, cost, failures in result
+    ]
+    rows.sort(key=lambda r: (-r.cost, -r.calls, r.display))
+    total = Totals(sum(r.calls for r in rows), sum(r.tokens for r in rows), grand, sum(r.failures for r in rows))
+    return CostBreakdown(rows, total)
+
+
+@dataclass(frozen=True)
+class SeriesPoint:
+    """Cost per provider in one day or week (local to the range's zone)."""
+
+    start: dt.date
+    costs: dict[str | None, Decimal]
+
+    @property
+    def total(self) -> Decimal:
+        return sum(self.costs.values(), Decimal(0))
+
+
+def cost_series(user_id: int, rng: DateRange) -> list[SeriesPoint]:
+    """Cost by bucket and provider, every bucket of the range present (zeros included)."""
+    number = bucket_number(T.timestamp, rng).label("bucket")
+    result = db.session.execute(
+        sa.select(number, T.actual_provider_name, _money_sum(T.cost_total))
+        .where(*_in_range(user_id, rng))
+        .group_by(number, T.actual_provider_name)
+    ).all()
+    by_bucket: dict[int, dict[str | None, Decimal]] = {}
+    for bucket, slug, cost in result:
+        by_bucket.setdefault(int(bucket), {})[slug] = Decimal(cost)
+    first = _bucket_of(rng.local_start.date(), rng.bucket)
+    last = _bucket_of((rng.local_end - dt.timedelta(microseconds=1)).date(), rng.bucket)
+    return [SeriesPoint(bucket_start(n, rng.bucket), by_bucket.get(n, {})) for n in range(first, last + 1)]
+
+
+def _bucket_of(day: dt.date, bucket: str) -> int:
+    """The bucket number of a local date (mirrors the SQL)."""
+    days = (day - dt.date(1970, 1, 1)).days
+    return (days + 3) // 7 if bucket == "week" else days
+
+
+@dataclass(frozen=True)
+class Performance:
+    """How one provider behaved: reliability and latency."""
+
+    slug: str | None
+    display: str
+    calls: int
+    successes: int
+    p50: float | None
+    p95: float | None
+    retries: int
+
+    @property
+    def success_rate(self) -> Decimal | None:
+        return ratio(self.successes, self.calls)
+
+    @property
+    def failures(self) -> int:
+        return self.calls - self.successes
+
+
+def performance(user_id: int, rng: DateRange, detector: Detector) -> list[Performance]:
+    """Per provider: success rate, p50/p95 response time (nearest rank), retries; busiest first."""
+    counts = db.session.execute(
+        sa.select(T.actual_provider_name, sa.func.count(), sa.func.coalesce(sa.func.sum(_success()), 0),
+                  sa.func.coalesce(sa.func.sum(T.retry_count), 0))
+        .where(*_in_range(user_id, rng))
+        .group_by(T.actual_provider_name)
+    ).all()
+    percentiles = _percentiles(user_id, rng)
+    rows = [
+        Performance(slug, detector.display_name(slug) if slug else "Unattributed", int(calls), int(ok),
+                    *percentiles.get(slug, (None, None)), int(retries))
+        for slug, calls, ok, retries in counts
+    ]
+    rows.sort(key=lambda r: (-r.calls, r.display))
+    return rows
+
+
+def _percentiles(user_id: int, rng: DateRange) -> dict[str | None, tuple[float, float]]:
+    """Nearest-rank p50 and p95 of response_time per provider, computed in the database."""
+    ranked = (
+        sa.select(
+            T.actual_provider_name.label("slug"),
+            T.response_time.label("rt"),
+            sa.func.row_number().over(partition_by=T.actual_provider_name, order_by=T.response_time).label("rn"),
+            sa.func.count().over(partition_by=T.actual_provider_name).label("n"),
+        )
+        .where(*_in_range(user_id, rng), T.response_time.is_not(None))
+        .subquery()
+    )
+    # Nearest rank: the ceil(p * n)-th value, in integer arithmetic on both databases.
+    rank50 = (ranked.c.n * 50 + 99) // 100
+    rank95 = (ranked.c.n * 95 + 99) // 100
+    result = db.session.execute(
+        sa.select(ranked.c.slug, ranked.c.rt, ranked.c.rn == rank50, ranked.c.rn == rank95)
+        .where(sa.or_(ranked.c.rn == rank50, ranked.c.rn == rank95))
+    ).all()
+    out: dict[str | None, list] = {}
+    for slug, rt, is50, is95 in result:
+        entry = out.setdefault(slug, [None, None])
+        if is50:
+            entry[0] = rt
+        if is95:
+            entry[1] = rt
+    return {slug: (p50, p95) for slug, (p50, p95) in out.items()}
+
+
+@dataclass(frozen=True)
+class WorkCost:
+    """What one provider charges for one kind of work."""
+
+    kind: str
+    slug: str | None
+    display: str
+    calls: int
+    successes: int
+    tokens: int
+    cost: Decimal
+    categories: tuple[str, ...]
+
+    @property
+    def cost_per_call(self) -> Decimal | None:
+        return ratio(self.cost, self.calls)
+
+    @property
+    def cost_per_1k_tokens(self) -> Decimal | None:
+        return ratio(self.cost * 1000, self.tokens) if self.tokens else None
+
+    @property
+    def success_rate(self) -> Decimal | None:
+        return ratio(self.successes, self.calls)
+
+
+def cost_comparison(user_id: int, rng: DateRange, detector: Detector) -> dict[str, list[WorkCost]]:
+    """For each kind of work, every provider that did it, cheapest per call first."""
+    result = db.session.execute(
+        sa.select(T.provider, T.actual_provider_name, sa.func.count(), sa.func.coalesce(sa.func.sum(_success()), 0),
+                  sa.func.coalesce(sa.func.sum(T.tokens_total), 0), _money_sum(T.cost_total))
+        .where(*_in_range(user_id, rng))
+        .group_by(T.provider, T.actual_provider_name)
+    ).all()
+    merged: dict[tuple[str, str | None], dict] = {}
+    for category, slug, calls, ok, tokens, cost in result:
+        kind = WORK_KINDS.get(category, "other")
+        entry = merged.setdefault((kind, slug), {"calls": 0, "ok": 0, "tokens": 0, "cost": Decimal(0), "cats": set()})
+        entry["calls"] += int(calls)
+        entry["ok"] += int(ok)
+        entry["tokens"] += int(tokens)
+        entry["cost"] += Decimal(cost)
+        entry["cats"].add(category.value)
+    kinds: dict[str, list[WorkCost]] = {}
+    for (kind, slug), e in merged.items():
+        kinds.setdefault(kind, []).append(WorkCost(
+            kind, slug, detector.display_name(slug) if slug else "Unattributed", e["calls"], e["ok"], e["tokens"],
+            e["cost"], tuple(sorted(e["cats"]))))
+    for rows in kinds.values():
+        rows.sort(key=lambda w: (w.cost_per_call is None, w.cost_per_call or 0, w.display))
+    return dict(sorted(kinds.items(), key=lambda kv: -sum(w.cost for w in kv[1])))
+
+
+@dataclass(frozen=True)
+class PlanUsage:
+    """Calls in the current billing period against the plan's limit, per category."""
+
+    category: str
+    calls: int
+    limit: int | None
+
+    @property
+    def percent(self) -> Decimal | None:
+        if not self.limit:
+            return None
+        return (Decimal(self.calls) * 100 / Decimal(self.limit)).quantize(Decimal("0.1"), ROUND_HALF_UP)
+
+
+def plan_usage(user_id: int, period: str, limits: dict[str, int]) -> list[PlanUsage]:
+    """Calls per category in ``period`` (YYYY-MM) against the configured monthly limits."""
+    counts = dict(db.session.execute(
+        sa.select(T.provider, sa.func.count()).where(T.user_id == user_id, T.billing_period == period).group_by(T.provider)
+    ).all())
+    categories = set(limits) | {c.value for c in counts}
+    rows = [PlanUsage(c, int(counts.get(APIProvider(c), 0)), limits.get(c)) for c in categories]
+    rows.sort(key=lambda p: (-(p.percent or 0), -p.calls, p.category))
+    return rows
+
+
+@dataclass
+class Dashboard:
+    """Everything the dashboard shows, for one user and range."""
+
+    range: DateRange
+    totals: Totals
+    previous: Totals
+    breakdown: CostBreakdown
+    series: list[SeriesPoint]
+    performance: list[Performance]
+    comparison: dict[str, list[WorkCost]]
+    plan: list[PlanUsage]
+    period: str
+    recommendations: list = field(default_factory=list)
+
+
+def build_dashboard(user_id: int, rng: DateRange, detector: Detector, limits: dict[str, int], now: dt.datetime) -> Dashboard:
+    """Run every aggregate for the dashboard and the analytics JSON."""
+    from portal.analytics.recommendations import recommend
+
+    period = now.astimezone(dt.timezone.utc).strftime("%Y-%m")
+    board = Dashboard(
+        range=rng,
+        totals=totals(user_id, rng),
+        previous=totals(user_id, rng.previous),
+        breakdown=cost_by_provider(user_id, rng, detector),
+        series=cost_series(user_id, rng),
+        performance=performance(user_id, rng, detector),
+        comparison=cost_comparison(user_id, rng, detector),
+        plan=plan_usage(user_id, period, limits),
+        period=period,
+    )
+    board.recommendations = recommend(board)
+    return board
