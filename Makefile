@@ -20,11 +20,13 @@ install: $(VENV)/bin/python
 install-test: $(VENV)/bin/python
 	$(PY) -m pip install --quiet -e ".[test]"
 
-# PostgreSQL 15 for the tests (Debian package names); needs root, skipped when present.
+# PostgreSQL 15 and Chromium for the tests (Debian packages); needs root, skipped when present.
+SYSTEM_PACKAGES = $(if $(shell command -v initdb || ls /usr/lib/postgresql/15/bin/initdb 2>/dev/null),,postgresql-15) \
+                  $(if $(wildcard /usr/bin/chromium),,chromium)
 system-deps:
-	@command -v initdb >/dev/null 2>&1 || [ -x /usr/lib/postgresql/15/bin/initdb ] || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null; \
-	  else echo "PostgreSQL 15 is needed for the tests: sudo apt-get install postgresql-15" >&2; exit 1; fi; }
+	@if [ -n "$(strip $(SYSTEM_PACKAGES))" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then echo "installing $(strip $(SYSTEM_PACKAGES))"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \
+	  else echo "the tests need: sudo apt-get install $(strip $(SYSTEM_PACKAGES))" >&2; exit 1; fi; fi
 
 run: install
 	$(FLASK) db upgrade

@@ -22,6 +22,7 @@ class Bar:
     height: float
     color: str
     label: str
+    slug: str | None = None  # the provider, for a link to its logs
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class StackedChart:
     y_ticks: list[Tick]
     x_ticks: list[Tick]
     legend: list[tuple[str, str]]  # (color, name)
+    slugs: list[str | None]  # provider of each legend entry (None for "Other")
 
 
 def series_colors(order: list[str | None]) -> dict[str | None, str]:
@@ -86,7 +88,8 @@ def stacked_cost_chart(points: list[SeriesPoint], order: list[str | None], names
             y -= h
             name = "Other" if slug == "__other__" else names.get(slug, "Unattributed")
             bars.append(Bar(round(x, 2), round(y, 2), round(bar_w, 2), round(h, 2), colors.get(slug, OTHER_COLOR),
-                            f"{point.start.isoformat()} · {name}: ${cost.quantize(Decimal('0.0001'))}"))
+                            f"{point.start.isoformat()} · {name}: ${cost.quantize(Decimal('0.0001'))}",
+                            None if slug == "__other__" else slug))
     y_ticks = [Tick(round(top + plot_h - plot_h * k / 4, 2), f"${(top_value * k / 4).normalize():,f}") for k in range(5)]
     every = max(1, len(points) // 8)
     x_ticks = [Tick(round(left + i * slot + slot / 2, 2), p.start.strftime("%b %d") if bucket == "day" else p.start.strftime("wk %b %d"))
@@ -94,4 +97,4 @@ def stacked_cost_chart(points: list[SeriesPoint], order: list[str | None], names
     legend = [(colors[s], names.get(s, "Unattributed")) for s in order[:MAX_SERIES]]
     if len(order) > MAX_SERIES:
         legend.append((OTHER_COLOR, "Other"))
-    return StackedChart(width, height, left, top + plot_h, bars, y_ticks, x_ticks, legend)
+    return StackedChart(width, height, left, top + plot_h, bars, y_ticks, x_ticks, legend, list(order[:MAX_SERIES]))

@@ -94,6 +94,13 @@ def log_detail(log_id: int):
     return render_template("billing/log_detail.html", log=log, attribution=attribution, detector=detector)
 
 
+@bp.get("/billing/widget")
+@access(SIGNED_IN, tokens=False)
+def widget_demo():
+    """How to embed the widget, with live examples (including its error state)."""
+    return render_template("billing/widget.html")
+
+
 @bp.get("/billing/admin/attribution")
 @access(ADMIN, tokens=False)
 def attribution_review():

@@ -34,6 +34,8 @@ EXPECTED = {
                            dict(anonymous=302, owner=200, other=404, admin=200, read_token=403, ingest_token=403, revoked_token=302)),
     "billing.usage_logs": ("GET", "/billing/usage-logs?user_id={owner_id}", None,
                            dict(anonymous=302, owner=200, other=403, admin=200, read_token=403, ingest_token=403, revoked_token=302)),
+    "billing.widget_demo": ("GET", "/billing/widget", None,
+                            dict(anonymous=302, owner=200, other=200, admin=200, read_token=403, ingest_token=403, revoked_token=302)),
     "billing.attribution_review": ("GET", "/billing/admin/attribution", None,
                                    dict(anonymous=302, owner=403, other=403, admin=200, read_token=403, ingest_token=403, revoked_token=302)),
     "account.tokens": ("GET", "/account/tokens", None,
