@@ -73,6 +73,8 @@ def settings_from_env(instance_path: str) -> dict:
         # Path to a deployment's own provider catalogue (TOML), merged over the bundled one.
         "PROVIDER_CATALOGUE": os.environ.get("PROVIDER_CATALOGUE") or None,
         "API_MAX_PAGE_SIZE": _int_env("API_MAX_PAGE_SIZE", 500),
+        # Listings count matching rows up to this many (0 = always count exactly).
+        "API_COUNT_CAP": _int_env("API_COUNT_CAP", 10_000) or None,
         # Rows (by id range) per committed UPDATE of the actual_provider_name backfill.
         "BACKFILL_BATCH_SIZE": _int_env("BACKFILL_BATCH_SIZE", 50_000),
         "INGEST_MAX_BATCH": _int_env("INGEST_MAX_BATCH", 1000),

@@ -54,7 +54,8 @@ class UsageLogList(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     logs: list[UsageLogOut]
-    total_count: int = Field(description="Rows matching the filters.")
+    total_count: int = Field(description="Rows matching the filters; a lower bound when total_count_exact is false.")
+    total_count_exact: bool = Field(description="False when counting stopped at the server's cap (API_COUNT_CAP).")
     limit: int
     offset: int
     has_more: bool

@@ -24,11 +24,13 @@ def list_usage_logs():
     user_id = subject_user_id(request.args)
     filters = parse_filters(request.args)
     wanted = parse_paging(request.args, current_app.config["API_MAX_PAGE_SIZE"])
-    page = list_logs(user_id, filters, wanted.limit, wanted.offset, wanted.cursor, wanted.sort)
+    page = list_logs(user_id, filters, wanted.limit, wanted.offset, wanted.cursor, wanted.sort,
+                     count_cap=current_app.config["API_COUNT_CAP"])
     detector = app_detector()
     return jsonify(
         logs=[log_as_json(row, detector) for row in page.rows],
         total_count=page.total_count,
+        total_count_exact=page.total_exact,
         limit=page.limit,
         offset=page.offset,
         has_more=page.has_more,

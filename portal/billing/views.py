@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from flask import abort, redirect, render_template, request, url_for
+from flask import abort, current_app, redirect, render_template, request, url_for
 
 from portal.auth.policy import ADMIN, SIGNED_IN, access, current_principal, subject_user_id
 from portal.billing import bp
@@ -44,10 +44,10 @@ def usage_logs():
     try:
         # Deep pages follow a cursor (as cheap as page one); jumps use the page number.
         offset = 0 if cursor else (page_number - 1) * PAGE_SIZE
-        page = list_logs(user_id, filters, PAGE_SIZE, offset, cursor, sort)
+        page = list_logs(user_id, filters, PAGE_SIZE, offset, cursor, sort, count_cap=current_app.config["API_COUNT_CAP"])
     except InvalidInput as exc:
         errors += exc.errors
-        page_number, page = 1, list_logs(user_id, filters, PAGE_SIZE, 0, None, sort)
+        page_number, page = 1, list_logs(user_id, filters, PAGE_SIZE, 0, None, sort, count_cap=current_app.config["API_COUNT_CAP"])
     pages = max(1, math.ceil(page.total_count / PAGE_SIZE))
     link_args = filters.as_query_args()
     if user_id != current_principal().user.id:

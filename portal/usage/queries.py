@@ -13,6 +13,10 @@ from portal.models import APIUsageLog
 from portal.providers import Detector
 from portal.usage.filters import DEFAULT_LIMIT, DEFAULT_SORT, SORT_COLUMNS, LogFilters, decode_cursor, encode_cursor, iso_utc
 
+# Counting stops here (see count_logs); the API says whether total_count is exact.
+DEFAULT_COUNT_CAP = 10_000
+
+
 @dataclass(frozen=True)
 class LogPage:
     """One page of logs plus what a client needs to page on."""
@@ -23,6 +27,7 @@ class LogPage:
     offset: int
     has_more: bool
     keyset: bool = True  # cursors exist only for the default (newest-first) order
+    total_exact: bool = True  # False: total_count is a lower bound (the count stopped at its cap)
 
     @property
     def next_cursor(self) -> str | None:
@@ -81,7 +86,7 @@ def after_cursor(cursor: str):
 
 def list_logs(
     user_id: int, filters: LogFilters, limit: int = DEFAULT_LIMIT, offset: int = 0, cursor: str | None = None,
-    sort: str = DEFAULT_SORT,
+    sort: str = DEFAULT_SORT, count_cap: int | None = DEFAULT_COUNT_CAP,
 ) -> LogPage:
     """One page of a user's logs (newest first unless ``sort`` says otherwise), with the total count.
 
@@ -96,9 +101,22 @@ def list_logs(
     # One extra row says whether there is a next page without counting.
     rows = list(db.session.scalars(query.order_by(*_order(sort)).limit(limit + 1).offset(offset)))
     has_more = len(rows) > limit
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(APIUsageLog).where(*conditions)) or 0
-    page = LogPage(rows[:limit], total, limit, offset, has_more)
+    total, exact = count_logs(conditions, count_cap)
+    page = LogPage(rows[:limit], total, limit, offset, has_more, total_exact=exact)
     return page if sort == DEFAULT_SORT else replace(page, keyset=False)
+
+
+def count_logs(conditions: list, cap: int | None) -> tuple[int, bool]:
+    """How many rows match, counting at most ``cap`` (None = no cap); and whether that is exact.
+
+    Counting a heavy user's 300,000 rows on every page view costs more than the
+    page itself, so past the cap the answer is "at least cap".
+    """
+    if cap is None:
+        return db.session.scalar(sa.select(sa.func.count()).select_from(APIUsageLog).where(*conditions)) or 0, True
+    limited = sa.select(sa.literal(1)).select_from(APIUsageLog).where(*conditions).limit(cap + 1).subquery()
+    n = db.session.scalar(sa.select(sa.func.count()).select_from(limited)) or 0
+    return (cap, False) if n > cap else (n, True)
 
 
 def iter_logs(user_id: int, filters: LogFilters, chunk: int = 2000):

@@ -269,3 +269,11 @@ def test_huge_numbers_are_400_not_overflow(client, seeded, params, field):
 def test_huge_user_id_in_a_record_is_400(client, seeded):
     response = post(client, seeded["bob_h"], {"provider": "openai", "user_id": 2**70})
     assert response.status_code == 400 and response.json["errors"][0]["field"] == "user_id"
+
+
+def test_total_count_is_capped_and_labelled(client, seeded, app):
+    app.config["API_COUNT_CAP"] = 4
+    body = get(client, seeded["alice_h"], limit=2).json
+    assert body["total_count"] == 4 and body["total_count_exact"] is False and body["has_more"] is True
+    body = get(client, seeded["alice_h"], actual_provider="huggingface").json
+    assert body["total_count"] == 1 and body["total_count_exact"] is True
