@@ -15,7 +15,8 @@ Evidence, strongest first; the first kind that gives an answer decides:
       ``*.azure-api.net`` would read as OpenAI).
 2. **An explicit route inside the model id** (evidence ``"model"``).
    a. A gateway prefix, the first ``/`` segment: ``groq/...``, ``openrouter/openai/gpt-4o``
-      (rule ``gateway-prefix``).
+      (rule ``gateway-prefix``), unless the id ends in a router's own ``:variant``
+      suffix, which is the more explicit route (``deepseek/deepseek-chat:free`` is OpenRouter).
    b. The catalogue's ``[[routes]]`` in order: Bedrock ids, Vertex ``@version``,
       resource names, Hugging Face router suffixes, OpenRouter variants (the
       route's own rule id, e.g. ``bedrock-id``, ``hf-router-suffix``).
@@ -275,13 +276,16 @@ class Detector:
         if len(model) > MAX_MODEL_ID_CHARS:
             return None, f"the model id is {len(model):,} characters, longer than any real one"
         org, slash, rest = model.partition("/")
-        if slash and org in self._gateways:
+        match = self._route_regex.fullmatch(model) if self._route_regex is not None else None
+        route = self._routes[match.lastgroup] if match and match.lastgroup else None
+        # A router's ':variant' suffix (':free', ':groq') only exists on that router, so it
+        # outranks a leading segment that may be a gateway prefix or just the model's org
+        # ('deepseek/deepseek-chat:free' is an OpenRouter id, not LiteLLM's 'deepseek/').
+        if slash and org in self._gateways and not (route and route.suffixes):
             slug = self._gateways[org]
             reason = f"Model id prefix '{org}/' routes the call through {self._display[slug]}."
             return self._answer(slug, "model", "gateway-prefix", reason), ""
-        match = self._route_regex.fullmatch(model) if self._route_regex is not None else None
-        if match and match.lastgroup:
-            route = self._routes[match.lastgroup]
+        if route is not None:
             reason = f"Model id {_show(model)} is {route.description}, so the provider is {self._display[route.provider]}."
             return self._answer(route.provider, "model", route.rule, reason), ""
         best = self._best_family(model)

@@ -543,3 +543,20 @@ def test_uncached_detector_agrees():
     for category, model, endpoint, slug, _rule in (row.values for row in MODEL_ROUTES + TRAPS + ENDPOINT_HOSTS):
         assert uncached.detect(category, model, endpoint) == slug
         assert default_detector().detect_uncached(category, model, endpoint) == slug
+
+
+@pytest.mark.parametrize(
+    "model, expected, rule",
+    [
+        # A router's own ':variant' outranks a first segment that is both an org and a gateway prefix.
+        ("deepseek/deepseek-chat:free", "openrouter", "openrouter-variant"),
+        ("cohere/command-r:nitro", "openrouter", "openrouter-variant"),
+        ("mistral/mistral-large:floor", "openrouter", "openrouter-variant"),
+        # Without a suffix the prefix still decides.
+        ("deepseek/deepseek-chat", "deepseek", "gateway-prefix"),
+        ("groq/llama-3.1-8b-instant", "groq", "gateway-prefix"),
+    ],
+)
+def test_router_suffix_outranks_gateway_prefix(model, expected, rule):
+    attribution = explain(None, model, None)
+    assert (attribution.slug, attribution.rule) == (expected, rule)
