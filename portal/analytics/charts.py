@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -23,6 +24,7 @@ class Bar:
     color: str
     label: str
     slug: str | None = None  # the provider, for a link to its logs
+    day: dt.date | None = None  # the local day (or week) the bar stands for
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,7 @@ def stacked_cost_chart(points: list[SeriesPoint], order: list[str | None], names
             name = "Other" if slug == "__other__" else names.get(slug, "Unattributed")
             bars.append(Bar(round(x, 2), round(y, 2), round(bar_w, 2), round(h, 2), colors.get(slug, OTHER_COLOR),
                             f"{point.start.isoformat()} · {name}: ${cost.quantize(Decimal('0.0001'))}",
-                            None if slug == "__other__" else slug))
+                            None if slug == "__other__" else slug, point.start))
     y_ticks = [Tick(round(top + plot_h - plot_h * k / 4, 2), f"${(top_value * k / 4).normalize():,f}") for k in range(5)]
     every = max(1, len(points) // 8)
     x_ticks = [Tick(round(left + i * slot + slot / 2, 2), p.start.strftime("%b %d") if bucket == "day" else p.start.strftime("wk %b %d"))

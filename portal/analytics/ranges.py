@@ -73,6 +73,13 @@ class DateRange:
             args["end"] = (self.local_end - dt.timedelta(days=1)).date().isoformat()
         return args
 
+    def bucket_bounds(self, local_day: dt.date) -> dict[str, dt.datetime]:
+        """UTC start and end of the day or week starting on ``local_day``, clipped to the range."""
+        length = dt.timedelta(days=7 if self.bucket == "week" else 1)
+        start = _midnight(local_day, self.tz)
+        end = _midnight(local_day + length, self.tz)
+        return {"start": max(start, self.start), "end": min(end, self.end)}
+
     @property
     def last_day(self) -> dt.date:
         """The last local date inside the range (its end is exclusive)."""
@@ -135,10 +142,14 @@ def _lower(value):
 
 
 def _date_part(value):
-    """Accept a date or the date part of a date-time."""
-    if isinstance(value, str) and len(value.strip()) > 10:
-        return value.strip()[:10]
-    return value
+    """An ISO date (or the date part of an ISO date-time); nothing looser, not even a timestamp."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    try:
+        return dt.date.fromisoformat(text[:10]) if len(text) >= 10 else dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"must be a date (YYYY-MM-DD), got {text[:40]!r}") from None
 
 
 def resolve_range(args: Mapping[str, str], now: dt.datetime | None = None) -> DateRange:

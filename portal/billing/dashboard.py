@@ -19,7 +19,7 @@ from portal.usage.validation import InvalidInput
 def logs_link_args(board, user_id: int, own_id: int, **filters) -> dict[str, str]:
     """Query arguments for the usage-logs page showing the rows behind a number."""
     args = {"start": iso_utc(board.range.start), "end": iso_utc(board.range.end)}
-    args.update({k: v for k, v in filters.items() if v is not None})
+    args.update({k: (iso_utc(v) if isinstance(v, dt.datetime) else v) for k, v in filters.items() if v is not None})
     if user_id != own_id:
         args["user_id"] = str(user_id)
     return args
@@ -51,5 +51,4 @@ def dashboard():
         link=lambda **f: logs_link_args(board, user_id, own_id, **f),
         range_args=rng.query_args() | ({"user_id": str(user_id)} if user_id != own_id else {}),
         viewing_user_id=user_id, own_id=own_id,
-        form_values={k: request.args.get(k, "") for k in ("range", "start", "end", "tz")},
     ), (400 if errors else 200)

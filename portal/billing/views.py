@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from urllib.parse import urlsplit
 
 from flask import abort, current_app, redirect, render_template, request, url_for
 
@@ -91,7 +92,12 @@ def log_detail(log_id: int):
         abort(404, description="No such usage log.")
     detector = app_detector()
     attribution = detector.explain(log.provider, log.model_used, log.endpoint)
-    return render_template("billing/log_detail.html", log=log, attribution=attribution, detector=detector)
+    # Back to the list as it was (filters, sort, page) when we came from it.
+    back = url_for("billing.usage_logs")
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc == request.host and referrer.path == back:
+        back = back + ("?" + referrer.query if referrer.query else "")
+    return render_template("billing/log_detail.html", log=log, attribution=attribution, detector=detector, back=back)
 
 
 @bp.get("/billing/widget")

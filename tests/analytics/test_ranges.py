@@ -52,3 +52,19 @@ def test_errors_name_the_parameter(args, field):
     with pytest.raises(InvalidInput) as info:
         resolve_range(args, NOW)
     assert field in [e.field for e in info.value.errors]
+
+
+def test_bucket_bounds_are_local_days_clipped_to_the_range():
+    rng = resolve_range({"range": "7d", "tz": "Europe/Berlin"}, NOW)
+    # The summer-time day is 23 hours long in UTC.
+    assert rng.bucket_bounds(dt.date(2026, 3, 29)) == {"start": utc(2026, 3, 28, 23), "end": utc(2026, 3, 29, 22)}
+    weekly = resolve_range({"range": "12m"}, NOW)
+    first = weekly.bucket_bounds(dt.date(2025, 3, 24))  # the Monday before the range starts
+    assert first == {"start": weekly.start, "end": utc(2025, 3, 31)}
+
+
+def test_custom_dates_are_strict_iso():
+    for bad in ("0", "1700000000", "2026/01/01", "01-02-2026"):
+        with pytest.raises(InvalidInput) as info:
+            resolve_range({"range": "custom", "start": bad, "end": "2026-01-02"}, NOW)
+        assert info.value.errors[0].field == "start"
