@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
-from portal.usage.filters import Blankable
+from portal.usage.filters import Blankable, single_values
 from portal.usage.validation import FieldError, InvalidInput, field_errors
 
 UTC = dt.timezone.utc
@@ -156,7 +156,7 @@ def resolve_range(args: Mapping[str, str], now: dt.datetime | None = None) -> Da
     """Turn ``range``/``start``/``end``/``tz`` query arguments into a DateRange."""
     now = (now or dt.datetime.now(UTC)).astimezone(UTC)
     try:
-        query = RangeQuery.model_validate({k: args.get(k) for k in RangeQuery.model_fields if k in args})
+        query = RangeQuery.model_validate(single_values(args, RangeQuery.model_fields))
     except ValidationError as exc:
         raise InvalidInput(field_errors(exc)) from None
     zone = query.tz or "UTC"

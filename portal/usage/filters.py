@@ -50,7 +50,10 @@ def parse_instant(raw: Any) -> dt.datetime:
             raise ValueError(f"must be an ISO 8601 date or date-time, got {text[:40]!r}") from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.timezone.utc)
-    return value.astimezone(dt.timezone.utc)
+    try:
+        return value.astimezone(dt.timezone.utc)
+    except OverflowError:  # 0001-01-01T00:00+01:00 has no UTC equivalent
+        raise ValueError("is out of range") from None
 
 
 ASCII_SPACE = " \t\n\r\f\v"
@@ -163,10 +166,20 @@ class Subject(BaseModel):
         default=None, description="Administrators only: another user's id. Others may pass only their own.")
 
 
+def single_values(args: Mapping[str, str], names) -> dict[str, str]:
+    """The given parameters among ``names``; one named twice (``?model=a&model=b``) is ambiguous: a 400."""
+    getlist = getattr(args, "getlist", None)
+    repeated = [name for name in names if getlist is not None and len(getlist(name)) > 1]
+    if repeated:
+        raise InvalidInput([FieldError(name, "must be given at most once") for name in repeated])
+    return {name: args.get(name) for name in names if name in args}
+
+
 def _validate(model: type[BaseModel], args: Mapping[str, str]) -> BaseModel:
     """Validate query arguments against ``model``; errors name the parameter."""
+    values = single_values(args, model.model_fields)
     try:
-        return model.model_validate({name: args.get(name) for name in model.model_fields if name in args})
+        return model.model_validate(values)
     except ValidationError as exc:
         raise InvalidInput(field_errors(exc)) from None
 
@@ -178,8 +191,13 @@ def parse_filters(args: Mapping[str, str]) -> LogFilters:
 
 def collect_filters(args: Mapping[str, str]) -> tuple[LogFilters, list[FieldError]]:
     """The valid filters, and the errors of the invalid ones (pages apply what they can)."""
-    given = {name: args.get(name) for name in LogFilters.model_fields if name in args}
     errors: list[FieldError] = []
+    try:
+        given = single_values(args, LogFilters.model_fields)
+    except InvalidInput as exc:
+        errors.extend(exc.errors)
+        given = {name: args.get(name) for name in LogFilters.model_fields if name in args and name not in
+                 {e.field for e in exc.errors}}
     while True:
         try:
             return LogFilters.model_validate(given), errors

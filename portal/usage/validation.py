@@ -177,7 +177,10 @@ class UsageRecordIn(BaseModel):
             return None
         if value.tzinfo is None:
             value = value.replace(tzinfo=dt.timezone.utc)
-        value = value.astimezone(dt.timezone.utc)
+        try:
+            value = value.astimezone(dt.timezone.utc)
+        except OverflowError:  # 0001-01-01T00:00+01:00 has no UTC equivalent
+            raise ValueError("must not be before 2000-01-01") from None
         if value < EARLIEST_TIMESTAMP:
             raise ValueError("must not be before 2000-01-01")
         if value > dt.datetime.now(dt.timezone.utc) + FUTURE_TOLERANCE:

@@ -277,3 +277,18 @@ def test_total_count_is_capped_and_labelled(client, seeded, app):
     assert body["total_count"] == 4 and body["total_count_exact"] is False and body["has_more"] is True
     body = get(client, seeded["alice_h"], actual_provider="huggingface").json
     assert body["total_count"] == 1 and body["total_count_exact"] is True
+
+
+def test_a_parameter_given_twice_is_ambiguous(client, seeded):
+    response = client.get("/api/subscription/usage-logs?model=a&model=b", headers=seeded["alice_h"])
+    assert response.status_code == 400
+    assert response.json["errors"] == [{"field": "model", "message": "must be given at most once"}]
+    response = client.get("/api/subscription/analytics/providers?range=7d&range=30d", headers=seeded["alice_h"])
+    assert response.status_code == 400 and response.json["errors"][0]["field"] == "range"
+
+
+def test_instants_with_no_utc_equivalent_are_400(client, seeded):
+    response = get(client, seeded["alice_h"], start="0001-01-01T00:22:42+01:00")
+    assert response.status_code == 400 and response.json["errors"][0]["field"] == "start"
+    response = post(client, seeded["bob_h"], {"provider": "openai", "timestamp": "0001-01-01T00:00:00+01:00"})
+    assert response.status_code == 400 and response.json["errors"][0]["field"] == "timestamp"
