@@ -10,7 +10,7 @@ from flask import Flask, g, redirect, render_template, request, url_for
 from sqlalchemy import event
 from werkzeug.exceptions import HTTPException
 
-from portal.config import settings_from_env
+from portal.config import engine_options, settings_from_env
 from portal.extensions import csrf, db, migrate
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -29,6 +29,9 @@ def build_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(settings_from_env(app.instance_path))
     if config:
         app.config.update(config)
+        if "SQLALCHEMY_ENGINE_OPTIONS" not in config:
+            # The database may have come from ``config``: tune the engine for that one.
+            app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config["SQLALCHEMY_DATABASE_URI"])
 
     db.init_app(app)
     with app.app_context():

@@ -48,6 +48,17 @@ def plan_limits_from_env() -> dict[str, int]:
     return limits
 
 
+def engine_options(database_url: str) -> dict:
+    """Engine settings per database."""
+    options: dict = {"pool_pre_ping": True}
+    if database_url.startswith("postgresql+psycopg"):
+        # psycopg prepares a statement from its 5th use, and PostgreSQL then may switch
+        # to a generic plan made for an average user: for a heavy user the keyset page
+        # went from 1-3 ms to ~50 ms. Plan every query for its own parameters.
+        options["connect_args"] = {"prepare_threshold": None}
+    return options
+
+
 def settings_from_env(instance_path: str) -> dict:
     """Return the Flask config mapping for this process.
 
@@ -85,5 +96,5 @@ def settings_from_env(instance_path: str) -> dict:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "").lower() in {"1", "true", "yes"},
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url),
     }

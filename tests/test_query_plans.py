@@ -111,6 +111,6 @@ def test_category_and_range_filter_is_indexed(seeded):
 def test_every_analytics_query_is_indexed(seeded, preset):
     rng = resolve_range({"range": preset})
     statements = captured(lambda: build_dashboard(seeded.id, rng, app_detector(), {"video": 10}, NOW))
-    assert len(statements) >= 7
+    assert len(statements) >= 4  # grouped cells, previous totals, percentiles, plan usage
     for statement, params in statements:
         assert_indexed(statement, params)

@@ -56,6 +56,37 @@ def ratio(part: Decimal | int, whole: Decimal | int) -> Decimal | None:
 
 
 @dataclass(frozen=True)
+class Cell:
+    """Sums for one (bucket, category, actual provider) group of a range."""
+
+    bucket: int
+    category: APIProvider
+    slug: str | None
+    calls: int
+    tokens: int
+    cost: Decimal
+    successes: int
+    retries: int
+
+
+def grouped_cells(user_id: int, rng: DateRange) -> list[Cell]:
+    """One pass over the range's rows, grouped by bucket, category and actual provider.
+
+    Every figure of the dashboard except percentiles, the previous range and
+    plan usage is a sum over these cells, so the rows are read once.
+    """
+    number = bucket_number(T.timestamp, rng).label("bucket")
+    result = db.session.execute(
+        sa.select(number, T.provider, T.actual_provider_name, sa.func.count(),
+                  sa.func.coalesce(sa.func.sum(T.tokens_total), 0), _money_sum(T.cost_total),
+                  sa.func.coalesce(sa.func.sum(_success()), 0), sa.func.coalesce(sa.func.sum(T.retry_count), 0))
+        .where(*_in_range(user_id, rng))
+        .group_by(number, T.provider, T.actual_provider_name)
+    ).all()
+    return [Cell(int(b), c, slug, int(n), int(tok), Decimal(cost), int(ok), int(rt)) for b, c, slug, n, tok, cost, ok, rt in result]
+
+
+@dataclass(frozen=True)
 class Totals:
     """Sums over a range."""
 
@@ -67,6 +98,13 @@ class Totals:
     @property
     def error_rate(self) -> Decimal | None:
         return ratio(self.failures, self.calls)
+
+
+def totals_of(cells: list[Cell]) -> Totals:
+    """Totals over cells."""
+    calls = sum(c.calls for c in cells)
+    return Totals(calls, sum(c.tokens for c in cells), sum((c.cost for c in cells), Decimal(0)),
+                  calls - sum(c.successes for c in cells))
 
 
 def totals(user_id: int, rng: DateRange) -> Totals:
@@ -100,15 +138,17 @@ class CostBreakdown:
     total: Totals
 
 
-def cost_by_provider(user_id: int, rng: DateRange, detector: Detector) -> CostBreakdown:
+def cost_by_provider(cells: list[Cell], detector: Detector) -> CostBreakdown:
     """Per actual provider: calls, tokens, cost, failures, share; costliest first."""
-    result = db.session.execute(
-        sa.select(T.actual_provider_name, sa.func.count(), sa.func.coalesce(sa.func.sum(T.tokens_total), 0),
-                  _money_sum(T.cost_total), sa.func.coalesce(sa.func.sum(1 - _success()), 0))
-        .where(*_in_range(user_id, rng))
-        .group_by(T.actual_provider_name)
-    ).all()
-    grand = sum((Decimal(r[3]) for r in result), Decimal(0))
+    sums: dict[str | None, list] = {}
+    for c in cells:
+        entry = sums.setdefault(c.slug, [0, 0, Decimal(0), 0])
+        entry[0] += c.calls
+        entry[1] += c.tokens
+        entry[2] += c.cost
+        entry[3] += c.calls - c.successes
+    result = [(slug, *values) for slug, values in sums.items()]
+    grand = sum((r[3] for r in result), Decimal(0))
     rows = [
         ProviderCost(slug, detector.display_name(slug) if slug else "Unattributed", int(calls), int(tokens),
                      Decimal(cost), int(failures), ratio(Decimal(cost), grand))
@@ -131,17 +171,12 @@ class SeriesPoint:
         return sum(self.costs.values(), Decimal(0))
 
 
-def cost_series(user_id: int, rng: DateRange) -> list[SeriesPoint]:
+def cost_series(cells: list[Cell], rng: DateRange) -> list[SeriesPoint]:
     """Cost by bucket and provider, every bucket of the range present (zeros included)."""
-    number = bucket_number(T.timestamp, rng).label("bucket")
-    result = db.session.execute(
-        sa.select(number, T.actual_provider_name, _money_sum(T.cost_total))
-        .where(*_in_range(user_id, rng))
-        .group_by(number, T.actual_provider_name)
-    ).all()
     by_bucket: dict[int, dict[str | None, Decimal]] = {}
-    for bucket, slug, cost in result:
-        by_bucket.setdefault(int(bucket), {})[slug] = Decimal(cost)
+    for c in cells:
+        costs = by_bucket.setdefault(c.bucket, {})
+        costs[c.slug] = costs.get(c.slug, Decimal(0)) + c.cost
     first = _bucket_of(rng.local_start.date(), rng.bucket)
     last = _bucket_of((rng.local_end - dt.timedelta(microseconds=1)).date(), rng.bucket)
     return [SeriesPoint(bucket_start(n, rng.bucket), by_bucket.get(n, {})) for n in range(first, last + 1)]
@@ -174,14 +209,15 @@ class Performance:
         return self.calls - self.successes
 
 
-def performance(user_id: int, rng: DateRange, detector: Detector) -> list[Performance]:
+def performance(cells: list[Cell], user_id: int, rng: DateRange, detector: Detector) -> list[Performance]:
     """Per provider: success rate, p50/p95 response time (nearest rank), retries; busiest first."""
-    counts = db.session.execute(
-        sa.select(T.actual_provider_name, sa.func.count(), sa.func.coalesce(sa.func.sum(_success()), 0),
-                  sa.func.coalesce(sa.func.sum(T.retry_count), 0))
-        .where(*_in_range(user_id, rng))
-        .group_by(T.actual_provider_name)
-    ).all()
+    sums: dict[str | None, list[int]] = {}
+    for c in cells:
+        entry = sums.setdefault(c.slug, [0, 0, 0])
+        entry[0] += c.calls
+        entry[1] += c.successes
+        entry[2] += c.retries
+    counts = [(slug, *values) for slug, values in sums.items()]
     percentiles = _percentiles(user_id, rng)
     rows = [
         Performance(slug, detector.display_name(slug) if slug else "Unattributed", int(calls), int(ok),
@@ -247,16 +283,10 @@ class WorkCost:
         return ratio(self.successes, self.calls)
 
 
-def cost_comparison(user_id: int, rng: DateRange, detector: Detector) -> dict[str, list[WorkCost]]:
+def cost_comparison(cells: list[Cell], detector: Detector) -> dict[str, list[WorkCost]]:
     """For each kind of work, every provider that did it, cheapest per call first."""
-    result = db.session.execute(
-        sa.select(T.provider, T.actual_provider_name, sa.func.count(), sa.func.coalesce(sa.func.sum(_success()), 0),
-                  sa.func.coalesce(sa.func.sum(T.tokens_total), 0), _money_sum(T.cost_total))
-        .where(*_in_range(user_id, rng))
-        .group_by(T.provider, T.actual_provider_name)
-    ).all()
     merged: dict[tuple[str, str | None], dict] = {}
-    for category, slug, calls, ok, tokens, cost in result:
+    for category, slug, calls, ok, tokens, cost in ((c.category, c.slug, c.calls, c.successes, c.tokens, c.cost) for c in cells):
         kind = WORK_KINDS.get(category, "other")
         entry = merged.setdefault((kind, slug), {"calls": 0, "ok": 0, "tokens": 0, "cost": Decimal(0), "cats": set()})
         entry["calls"] += int(calls)
@@ -321,14 +351,15 @@ def build_dashboard(user_id: int, rng: DateRange, detector: Detector, limits: di
     from portal.analytics.recommendations import recommend
 
     period = now.astimezone(dt.timezone.utc).strftime("%Y-%m")
+    cells = grouped_cells(user_id, rng)
     board = Dashboard(
         range=rng,
-        totals=totals(user_id, rng),
+        totals=totals_of(cells),
         previous=totals(user_id, rng.previous),
-        breakdown=cost_by_provider(user_id, rng, detector),
-        series=cost_series(user_id, rng),
-        performance=performance(user_id, rng, detector),
-        comparison=cost_comparison(user_id, rng, detector),
+        breakdown=cost_by_provider(cells, detector),
+        series=cost_series(cells, rng),
+        performance=performance(cells, user_id, rng, detector),
+        comparison=cost_comparison(cells, detector),
         plan=plan_usage(user_id, period, limits),
         period=period,
     )

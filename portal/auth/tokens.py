@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import secrets
@@ -38,8 +39,13 @@ def create_token(user: User, name: str = "", scopes: frozenset[str] = SCOPES) ->
     return token, plain
 
 
+# Recording every use would turn each read request into a durable write; a
+# last-used time to within a few minutes is what people need to spot stale tokens.
+LAST_USED_RESOLUTION = dt.timedelta(minutes=5)
+
+
 def find_token(plain: str) -> ApiToken | None:
-    """The live (unrevoked) token for ``plain``, or None; records its last use."""
+    """The live (unrevoked) token for ``plain``, or None; records its last use (to within 5 minutes)."""
     if not plain.startswith(TOKEN_PREFIX) or len(plain) > 200:
         return None
     digest = hash_token(plain)
@@ -48,6 +54,8 @@ def find_token(plain: str) -> ApiToken | None:
     # to the lookup (a prefix index, say) cannot turn into a timing oracle.
     if token is None or not hmac.compare_digest(token.token_hash, digest) or token.revoked_at is not None:
         return None
-    token.last_used_at = utcnow()
-    db.session.commit()
+    now = utcnow()
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
+        db.session.execute(sa.update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
+        db.session.commit()
     return token
