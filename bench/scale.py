@@ -339,19 +339,29 @@ def backfill_plans(engine: sa.Engine) -> dict[str, list[str]]:
         t = attribution.usage_logs
         model = sa.func.coalesce(t.c.model_used, "")
         endpoint = sa.func.coalesce(t.c.endpoint, "")
+        def update_statement(conn):
+            # The engine's mapping source: a keyed temp table on SQLite (made on this
+            # connection), a VALUES list elsewhere.
+            if engine.dialect.name == "sqlite":
+                source = attribution._temp_table_source(conn, mapping)
+            else:
+                source = attribution._values_source(chunk)
+            return attribution._update_statement(source, first_id, first_id + batch)
+
         statements = {
-            "backfill survey (one GROUP BY over the table)": sa.select(
+            "backfill survey (one GROUP BY over the table)": lambda conn: sa.select(
                 t.c.provider, model, endpoint, t.c.actual_provider_name, sa.func.count()
             ).group_by(t.c.provider, model, endpoint, t.c.actual_provider_name),
             f"backfill: one batch UPDATE (ids {first_id}..{first_id + batch - 1}, {len(chunk)} mapping rows)":
-                attribution._update_statement(chunk, first_id, first_id + batch),
+                update_statement,
         }
         out = {}
-        for name, statement in statements.items():
-            compiled = statement.compile(dialect=engine.dialect)
-            params = compiled.construct_params()
-            args = tuple(params[k] for k in compiled.positiontup) if compiled.positional else params
+        for name, build in statements.items():
             with engine.connect() as conn:
+                statement = build(conn)
+                compiled = statement.compile(dialect=engine.dialect)
+                params = compiled.construct_params()
+                args = tuple(params[k] for k in compiled.positiontup) if compiled.positional else params
                 started = time.perf_counter()
                 try:
                     out[name] = explain(conn, compiled.string, args)
