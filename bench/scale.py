@@ -335,7 +335,7 @@ def backfill_plans(engine: sa.Engine) -> dict[str, list[str]]:
             first_id = conn.scalar(sa.text("SELECT min(id) FROM api_usage_logs"))
         mapping, _ = attribution.plan(surveyed, default_detector().detect)
         batch = getattr(attribution, "DEFAULT_BATCH_SIZE", 50_000)
-        chunk = next(attribution._chunks(mapping))
+        mapping_rows = len(mapping)
         t = attribution.usage_logs
         model = sa.func.coalesce(t.c.model_used, "")
         endpoint = sa.func.coalesce(t.c.endpoint, "")
@@ -345,14 +345,14 @@ def backfill_plans(engine: sa.Engine) -> dict[str, list[str]]:
             if engine.dialect.name == "sqlite":
                 source = attribution._temp_table_source(conn, mapping)
             else:
-                source = attribution._values_source(chunk)
+                source = attribution._values_sources(mapping)[0]
             return attribution._update_statement(source, first_id, first_id + batch)
 
         statements = {
             "backfill survey (one GROUP BY over the table)": lambda conn: sa.select(
                 t.c.provider, model, endpoint, t.c.actual_provider_name, sa.func.count()
             ).group_by(t.c.provider, model, endpoint, t.c.actual_provider_name),
-            f"backfill: one batch UPDATE (ids {first_id}..{first_id + batch - 1}, {len(chunk)} mapping rows)":
+            f"backfill: one batch UPDATE (ids {first_id}..{first_id + batch - 1}, {mapping_rows} mapping rows)":
                 update_statement,
         }
         out = {}

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
+from typing import Callable
 
 import sqlalchemy as sa
 
@@ -38,7 +38,7 @@ DetectFn = Callable[[str | None, str | None, str | None], "str | None"]
 ProgressFn = Callable[["BatchProgress"], None]
 
 DEFAULT_BATCH_SIZE = 50_000
-# SQLite allows 32,766 bound parameters per statement; four per mapping row.
+# Four bound parameters per mapping row; PostgreSQL allows 65,535 per statement.
 MAPPING_CHUNK = 5_000
 
 
@@ -99,29 +99,26 @@ def plan(survey_rows: list[tuple[Triple, str | None, int]], detect: DetectFn) ->
     return mapping, report
 
 
-def _chunks(mapping: dict[Triple, str | None]) -> Iterator[list[dict]]:
-    """The mapping as VALUES rows, in chunks that respect SQLite's parameter limit."""
-    rows = [
-        {"m_provider": p, "m_model": m, "m_endpoint": e, "m_slug": slug}
-        for (p, m, e), slug in mapping.items()
-    ]
-    for start in range(0, len(rows), MAPPING_CHUNK):
-        yield rows[start:start + MAPPING_CHUNK]
+MAPPING_COLUMNS = ("m_provider", "m_model", "m_endpoint", "m_slug")
 
 
-def _values_source(chunk: list[dict]):
-    """The mapping as ``WITH m AS (VALUES ...)``: PostgreSQL hash-joins it onto the id range."""
-    return (
-        sa.values(
-            sa.column("m_provider", sa.String),
-            sa.column("m_model", sa.String),
-            sa.column("m_endpoint", sa.String),
-            sa.column("m_slug", sa.String),
-            name="m",
-        )
-        .data([(r["m_provider"], r["m_model"], r["m_endpoint"], r["m_slug"]) for r in chunk])
+def _mapping_rows(mapping: dict[Triple, str | None]) -> list[tuple]:
+    """The mapping as (provider, model, endpoint, slug) rows."""
+    return [(p, m, e, slug) for (p, m, e), slug in mapping.items()]
+
+
+def _values_sources(mapping: dict[Triple, str | None]) -> list:
+    """The mapping as ``WITH m AS (VALUES ...)`` lists: PostgreSQL hash-joins each onto the id range.
+
+    Chunked so that no statement carries more than ``4 * MAPPING_CHUNK`` bound parameters.
+    """
+    rows = _mapping_rows(mapping)
+    return [
+        sa.values(*(sa.column(name, sa.String) for name in MAPPING_COLUMNS), name="m")
+        .data(rows[start:start + MAPPING_CHUNK])
         .cte("m")
-    )
+        for start in range(0, len(rows), MAPPING_CHUNK)
+    ]
 
 
 def _temp_table_source(conn: sa.Connection, mapping: dict[Triple, str | None]) -> sa.Table:
@@ -141,7 +138,7 @@ def _temp_table_source(conn: sa.Connection, mapping: dict[Triple, str | None]) -
     )
     table.drop(conn, checkfirst=True)
     table.create(conn)
-    conn.execute(table.insert(), [row for chunk in _chunks(mapping) for row in chunk])
+    conn.execute(table.insert(), [dict(zip(MAPPING_COLUMNS, row)) for row in _mapping_rows(mapping)])
     return table
 
 
@@ -160,19 +157,6 @@ def _update_statement(m, low: int, high: int) -> sa.Update:
             t.c.actual_provider_name.is_distinct_from(m.c.m_slug),
         )
     )
-
-
-def _changed_rows(conn: sa.Connection, result: sa.CursorResult) -> int:
-    """Rows the last UPDATE changed.
-
-    Python's sqlite3 only reports a rowcount for statements that *start* with
-    UPDATE; ours starts with WITH, so ask SQLite itself.
-    """
-    if result.rowcount >= 0:
-        return result.rowcount
-    if conn.dialect.name == "sqlite":
-        return int(conn.exec_driver_sql("SELECT changes()").scalar() or 0)
-    return 0
 
 
 def attribute_rows(
@@ -204,15 +188,11 @@ def attribute_rows(
         return report
     ranges = [(start, min(start + batch_size, high + 1)) for start in range(low, high + 1, batch_size)]
     report.batches = len(ranges)
-    if conn.dialect.name == "sqlite":
-        sources = [_temp_table_source(conn, changing)]
-    else:
-        sources = [_values_source(chunk) for chunk in _chunks(changing)]
+    sources = [_temp_table_source(conn, changing)] if conn.dialect.name == "sqlite" else _values_sources(changing)
     try:
         for number, (start, stop) in enumerate(ranges, start=1):
             for source in sources:
-                result = conn.execute(_update_statement(source, start, stop))
-                report.rows_changed += _changed_rows(conn, result)
+                report.rows_changed += conn.execute(_update_statement(source, start, stop)).rowcount
             if progress is not None:
                 progress(BatchProgress(number, len(ranges), report.rows_changed))
     finally:

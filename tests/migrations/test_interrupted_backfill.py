@@ -70,22 +70,22 @@ def test_interrupted_redetect_resumes(legacy_app, monkeypatch):
         conn.execute(sa.text("UPDATE api_usage_logs SET actual_provider_name = 'stale'"))
 
     calls = {"n": 0}
-    real = attribution._changed_rows
+    real = attribution._update_statement
 
-    def failing(conn, result):
+    def failing(source, low, high):
         calls["n"] += 1
-        if calls["n"] == 4:
+        if calls["n"] == 4:  # three batches are done and committed
             raise KeyboardInterrupt("operator pressed Ctrl-C")
-        return real(conn, result)
+        return real(source, low, high)
 
-    monkeypatch.setattr(attribution, "_changed_rows", failing)
+    monkeypatch.setattr(attribution, "_update_statement", failing)
     runner = legacy_app.test_cli_runner()
     result = runner.invoke(args=["providers", "redetect", "--batch-size", "100"])
     assert result.exit_code != 0
     partial = snapshot()
     assert 0 < sum(1 for r in partial.values() if r["actual_provider_name"] == "stale") < len(partial)
 
-    monkeypatch.setattr(attribution, "_changed_rows", real)
+    monkeypatch.setattr(attribution, "_update_statement", real)
     result = runner.invoke(args=["providers", "redetect", "--batch-size", "100"])
     assert result.exit_code == 0, result.output
     after = snapshot()
