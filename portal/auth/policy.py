@@ -33,6 +33,12 @@ class Rule:
     # Tokens are for machines; pages that change things want a browser session (CSRF-protected).
     tokens: bool = True
     sessions: bool = True
+    # Whether to look the caller up at all: a stylesheet needs no database query.
+    identify: bool = True
+
+
+# Static files are public and anonymous: no session or token lookup for each asset.
+STATIC_RULE = Rule(PUBLIC, identify=False)
 
 
 @dataclass(frozen=True)
@@ -106,7 +112,7 @@ def rule_for_endpoint(app: Flask, endpoint: str | None) -> Rule | None:
     if endpoint is None:
         return None
     if endpoint == "static" or endpoint.endswith(".static"):
-        return Rule(PUBLIC)
+        return STATIC_RULE
     view = app.view_functions.get(endpoint)
     return getattr(view, "_access_rule", None)
 
@@ -115,8 +121,8 @@ def enforce() -> None:
     """``before_request``: authenticate, then apply the endpoint's declared rule."""
     g.principal = None
     rule = rule_for_endpoint(current_app, request.endpoint)
-    if rule is None:
-        # Unknown endpoint (a 404/405 is coming) - nothing to protect.
+    if rule is None or not rule.identify:
+        # Unknown endpoint (a 404/405 is coming), or a static file: nothing to protect or personalise.
         return
     try:
         g.principal = load_principal()

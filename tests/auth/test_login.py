@@ -104,3 +104,28 @@ def test_one_address_guessing_many_accounts_is_locked(client, make_user):
     for n in range(MAX_FAILURES_PER_ADDRESS):
         client.post("/login", data={"email": f"guess{n}@example.com", "password": "wrong-guess"})
     assert client.post("/login", data={"email": victim.email, "password": "password123"}).status_code == 429
+
+
+def test_static_files_do_not_touch_the_database(client, make_user, login, app):
+    import sqlalchemy as sa
+
+    from portal.extensions import db
+
+    login(make_user())
+    statements = []
+
+    def record(conn, cursor, statement, *rest):
+        statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        response = client.get("/static/portal.css")
+        response.close()
+        for_static = list(statements)
+        page = client.get("/billing/usage-logs")
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    assert response.status_code == 200 and page.status_code == 200
+    # The page looks the signed-in user up; the stylesheet did not.
+    assert for_static == []
+    assert any("FROM users" in statement for statement in statements)
