@@ -14,7 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import sqlalchemy as sa
 
 from portal.analytics.ranges import DateRange
-from portal.analytics.sql import bucket_number, bucket_start
+from portal.analytics.sql import bucket_number, bucket_of_day, bucket_start
 from portal.dbtypes import ExactMoney
 from portal.extensions import db
 from portal.models import APIUsageLog
@@ -177,15 +177,9 @@ def cost_series(cells: list[Cell], rng: DateRange) -> list[SeriesPoint]:
     for c in cells:
         costs = by_bucket.setdefault(c.bucket, {})
         costs[c.slug] = costs.get(c.slug, Decimal(0)) + c.cost
-    first = _bucket_of(rng.local_start.date(), rng.bucket)
-    last = _bucket_of((rng.local_end - dt.timedelta(microseconds=1)).date(), rng.bucket)
+    first = bucket_of_day(rng.local_start.date(), rng.bucket)
+    last = bucket_of_day(rng.last_day, rng.bucket)
     return [SeriesPoint(bucket_start(n, rng.bucket), by_bucket.get(n, {})) for n in range(first, last + 1)]
-
-
-def _bucket_of(day: dt.date, bucket: str) -> int:
-    """The bucket number of a local date (mirrors the SQL)."""
-    days = (day - dt.date(1970, 1, 1)).days
-    return (days + 3) // 7 if bucket == "week" else days
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
-from portal.usage.filters import Blankable, single_values
+from portal.usage.filters import Blankable, lower, single_values
 from portal.usage.validation import FieldError, InvalidInput, field_errors
 
 UTC = dt.timezone.utc
@@ -70,7 +70,7 @@ class DateRange:
         args = {"range": self.preset, "tz": self.zone}
         if self.preset == "custom":
             args["start"] = self.local_start.date().isoformat()
-            args["end"] = (self.local_end - dt.timedelta(days=1)).date().isoformat()
+            args["end"] = self.last_day.isoformat()
         return args
 
     def bucket_bounds(self, local_day: dt.date) -> dict[str, dt.datetime]:
@@ -108,7 +108,7 @@ class RangeQuery(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    range: Annotated[Literal[tuple(PRESETS)] | None, BeforeValidator(_lower), Blankable] = Field(  # type: ignore[valid-type]
+    range: Annotated[Literal[tuple(PRESETS)] | None, BeforeValidator(lower), Blankable] = Field(  # type: ignore[valid-type]
         default=None, description=f"Preset: {', '.join(PRESETS)}. Default {DEFAULT_PRESET}.")
     start: Annotated[dt.date | None, BeforeValidator(_date_part), Blankable] = Field(
         default=None, description="First local date of a custom range (YYYY-MM-DD).")
@@ -135,10 +135,6 @@ def parse_zone(raw: str | None) -> str:
     except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ValueError(f"must be an IANA time zone such as Europe/Berlin, got {name[:40]!r}") from None
     return name
-
-
-def _lower(value):
-    return value.lower() if isinstance(value, str) else value
 
 
 def _date_part(value):

@@ -71,6 +71,12 @@ def bucket_number(timestamp_column, rng: DateRange):
     return day
 
 
+def bucket_of_day(day: dt.date, bucket: str) -> int:
+    """The bucket number of a local date: what ``bucket_number`` computes in SQL."""
+    days = (day - dt.date(1970, 1, 1)).days
+    return (days + WEEK_SHIFT_DAYS) // 7 if bucket == "week" else days
+
+
 def bucket_start(number: int, bucket: str) -> dt.date:
     """The local date a bucket number starts on."""
     epoch = dt.date(1970, 1, 1)

@@ -18,6 +18,7 @@ from flask import Flask, abort, current_app, g, redirect, request, session, url_
 
 from portal.extensions import db
 from portal.models import ApiToken, User
+from portal.usage.filters import parse_subject
 
 PUBLIC = "public"
 SIGNED_IN = "signed-in"
@@ -165,8 +166,6 @@ def current_principal() -> Principal:
 
 def subject_user_id(args: Mapping[str, str]) -> int:
     """Whose data this request reads: the caller's own, or (admins only) ``user_id=``."""
-    from portal.usage.filters import parse_subject
-
     principal = current_principal()
     wanted = parse_subject(args)
     if wanted is None or wanted == principal.user.id:

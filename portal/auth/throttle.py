@@ -35,11 +35,7 @@ def locked_for(keys: list[str]) -> dt.timedelta | None:
     until = db.session.scalar(
         sa.select(sa.func.max(LoginThrottle.locked_until)).where(LoginThrottle.key.in_(keys), LoginThrottle.locked_until > now)
     )
-    if until is None:
-        return None
-    if until.tzinfo is None:  # max() over the column loses the type decorator on some backends
-        until = until.replace(tzinfo=dt.timezone.utc)
-    return until - now
+    return None if until is None else until - now
 
 
 def record_failure(keys: list[str]) -> None:

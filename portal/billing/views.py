@@ -12,7 +12,7 @@ from portal.billing import bp
 from portal.extensions import db
 from portal.models import APIUsageLog
 from portal.providers.categories import CATEGORY_VALUES
-from portal.usage.filters import DEFAULT_SORT, SORTS, LogFilters, collect_filters
+from portal.usage.filters import DEFAULT_SORT, SORTS, LogFilters, collect_filters, decode_cursor
 from portal.usage.queries import list_logs
 from portal.usage.recording import app_detector
 from portal.usage.review import unattributed_combinations
@@ -39,16 +39,16 @@ def usage_logs():
     if sort not in SORTS:
         sort = DEFAULT_SORT
     page_number = _page_number(request.args.get("page"))
-    cursor = request.args.get("cursor") or None
-    if cursor is not None and sort != DEFAULT_SORT:
-        cursor = None
-    try:
-        # Deep pages follow a cursor (as cheap as page one); jumps use the page number.
-        offset = 0 if cursor else (page_number - 1) * PAGE_SIZE
-        page = list_logs(user_id, filters, PAGE_SIZE, offset, cursor, sort, count_cap=current_app.config["API_COUNT_CAP"])
-    except InvalidInput as exc:
-        errors += exc.errors
-        page_number, page = 1, list_logs(user_id, filters, PAGE_SIZE, 0, None, sort, count_cap=current_app.config["API_COUNT_CAP"])
+    cursor = (request.args.get("cursor") or None) if sort == DEFAULT_SORT else None
+    if cursor is not None:
+        try:
+            decode_cursor(cursor)
+        except InvalidInput as exc:
+            errors += exc.errors
+            cursor, page_number = None, 1
+    # Deep pages follow a cursor (as cheap as page one); jumps use the page number.
+    offset = 0 if cursor else (page_number - 1) * PAGE_SIZE
+    page = list_logs(user_id, filters, PAGE_SIZE, offset, cursor, sort, count_cap=current_app.config["API_COUNT_CAP"])
     pages = max(1, math.ceil(page.total_count / PAGE_SIZE))
     link_args = filters.as_query_args()
     if user_id != current_principal().user.id:

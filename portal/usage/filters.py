@@ -70,7 +70,8 @@ def _blank_to_none(value: Any) -> Any:
     return value
 
 
-def _lower(value: Any) -> Any:
+def lower(value: Any) -> Any:
+    """Case-insensitive parameters: lower-case text, leave anything else alone."""
     return value.lower() if isinstance(value, str) else value
 
 
@@ -98,11 +99,11 @@ class LogFilters(BaseModel):
 
     provider: Annotated[APIProvider | None, BeforeValidator(_category), Blankable] = Field(
         default=None, description="The logged category (any case), e.g. `video`.")
-    actual_provider: Annotated[Annotated[str, Field(pattern=SLUG_PATTERN)] | None, BeforeValidator(_lower), Blankable] = Field(
+    actual_provider: Annotated[Annotated[str, Field(pattern=SLUG_PATTERN)] | None, BeforeValidator(lower), Blankable] = Field(
         default=None, description="Slug of the provider that actually served the call, e.g. `wavespeed`.")
     model: Annotated[Annotated[str, Field(max_length=200)] | None, Blankable] = Field(
         default=None, description="Exact model id.")
-    status: Annotated[Literal["success", "failed"] | None, BeforeValidator(_lower), Blankable] = Field(
+    status: Annotated[Literal["success", "failed"] | None, BeforeValidator(lower), Blankable] = Field(
         default=None, description="`success` = 2xx; `failed` = anything else, including no status.")
     start: Instant = Field(default=None, description="Inclusive lower bound, ISO 8601; no offset means UTC.")
     end: Instant = Field(default=None, description="Exclusive upper bound, ISO 8601; no offset means UTC.")

@@ -13,9 +13,6 @@ from portal.models import APIUsageLog
 from portal.providers import Detector
 from portal.usage.filters import DEFAULT_LIMIT, DEFAULT_SORT, SORT_COLUMNS, LogFilters, decode_cursor, encode_cursor, iso_utc
 
-# Counting stops here (see count_logs); the API says whether total_count is exact.
-DEFAULT_COUNT_CAP = 10_000
-
 
 @dataclass(frozen=True)
 class LogPage:
@@ -78,15 +75,14 @@ def _order(sort: str) -> list:
     return [direction(column), direction(APIUsageLog.id)]
 
 
-def after_cursor(cursor: str):
-    """Rows strictly older than the row a cursor names (newest-first order)."""
-    after_ts, after_id = decode_cursor(cursor)
-    return sa.tuple_(APIUsageLog.timestamp, APIUsageLog.id) < sa.tuple_(after_ts, after_id)
+def older_than(timestamp, row_id: int):
+    """Rows after (timestamp, id) in newest-first order: the keyset condition."""
+    return sa.tuple_(APIUsageLog.timestamp, APIUsageLog.id) < sa.tuple_(timestamp, row_id)
 
 
 def list_logs(
     user_id: int, filters: LogFilters, limit: int = DEFAULT_LIMIT, offset: int = 0, cursor: str | None = None,
-    sort: str = DEFAULT_SORT, count_cap: int | None = DEFAULT_COUNT_CAP,
+    sort: str = DEFAULT_SORT, count_cap: int | None = None,
 ) -> LogPage:
     """One page of a user's logs (newest first unless ``sort`` says otherwise), with the total count.
 
@@ -97,7 +93,7 @@ def list_logs(
     conditions = filter_conditions(user_id, filters)
     query = sa.select(APIUsageLog).where(*conditions)
     if cursor is not None:
-        query = query.where(after_cursor(cursor))
+        query = query.where(older_than(*decode_cursor(cursor)))
     # One extra row says whether there is a next page without counting.
     rows = list(db.session.scalars(query.order_by(*_order(sort)).limit(limit + 1).offset(offset)))
     has_more = len(rows) > limit
@@ -126,7 +122,7 @@ def iter_logs(user_id: int, filters: LogFilters, chunk: int = 2000):
     while True:
         query = sa.select(APIUsageLog).where(*conditions)
         if cursor is not None:
-            query = query.where(sa.tuple_(APIUsageLog.timestamp, APIUsageLog.id) < sa.tuple_(*cursor))
+            query = query.where(older_than(*cursor))
         rows = list(db.session.scalars(query.order_by(*_order(DEFAULT_SORT)).limit(chunk)))
         if not rows:
             return

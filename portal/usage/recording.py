@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
 from portal.models import APIUsageLog, User, utcnow
-from portal.providers import Detector, detector_for
+from portal.providers import Detector
 from portal.usage.validation import FieldError, InvalidInput, UsageRecordIn, validate_record, validate_records
 
 
@@ -31,12 +31,8 @@ class NotAllowed(PermissionError):
 
 
 def app_detector() -> Detector:
-    """The detector for this app's configured catalogue (built once per app)."""
-    detector = current_app.extensions.get("portal.detector")
-    if detector is None:
-        detector = detector_for(current_app.config.get("PROVIDER_CATALOGUE"))
-        current_app.extensions["portal.detector"] = detector
-    return detector
+    """The detector for this app's configured catalogue (built once, at start-up)."""
+    return current_app.extensions["portal.detector"]
 
 
 def billing_period_of(timestamp: dt.datetime) -> str:

@@ -129,3 +129,11 @@ def test_detail_shows_every_field_and_why(client, alice, make_user):
     [theirs] = record_usage({"user_id": bob.id, "provider": "openai"})
     assert client.get(f"/billing/usage-logs/{theirs.id}").status_code == 404
     assert client.get("/billing/usage-logs/999999").status_code == 404
+
+
+def test_a_tampered_cursor_shows_page_one_and_says_so(client, alice):
+    record_usage({"user_id": alice.id, "provider": "openai", "model_used": "still-listed"})
+    response = client.get("/billing/usage-logs?cursor=garbage&page=7")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "still-listed" in html and "Page 1 of 1" in html and "not a cursor this API issued" in html
