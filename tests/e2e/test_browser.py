@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from portal.formatting import duration
+from portal.formatting import percent as format_percent
 from portal.providers import display_name, provider_display
 
 from .conftest import (
@@ -70,20 +72,8 @@ def stat(page, label: str) -> str:
 
 
 def percent(numerator: int, denominator: int) -> str:
-    rate = Decimal(numerator) / Decimal(denominator) * 100
-    return f"{rate.quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)}%"
-
-
-def duration(seconds: float | None) -> str:
-    """How the pages print a response time."""
-    if seconds is None:
-        return "—"
-    if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, rest = divmod(int(round(seconds)), 60)
-    return f"{minutes}m {rest:02d}s"
+    """The page's rendering of a rate; the rate itself is computed here from the rows."""
+    return format_percent(Decimal(numerator) / Decimal(denominator))
 
 
 def nearest_rank(values: list[float], p: int) -> float | None:
