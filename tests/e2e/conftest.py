@@ -258,7 +258,13 @@ class BrowserLog:
         page.on("console", on_console)
         page.on("pageerror", lambda exc: self.problems.append(f"uncaught exception: {exc}"))
         page.on("response", lambda r: r.status >= 500 and self.problems.append(f"HTTP {r.status} from {r.url}"))
-        page.on("requestfailed", lambda r: self.problems.append(f"request failed: {r.url} ({r.failure})"))
+        page.on("requestfailed", self._request_failed)
+
+    def _request_failed(self, request) -> None:
+        """A failed request is a problem, except one the browser cancelled itself (net::ERR_ABORTED):
+        navigating away mid-load, e.g. a click while the favicon is still coming, aborts it."""
+        if "ERR_ABORTED" not in (request.failure or ""):
+            self.problems.append(f"request failed: {request.url} ({request.failure})")
 
 
 @pytest.fixture
