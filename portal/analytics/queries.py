@@ -86,6 +86,37 @@ def grouped_cells(user_id: int, rng: DateRange) -> list[Cell]:
     return [Cell(int(b), c, slug, int(n), int(tok), Decimal(cost), int(ok), int(rt)) for b, c, slug, n, tok, cost, ok, rt in result]
 
 
+@dataclass
+class Sums:
+    """Cells added up under one key."""
+
+    calls: int = 0
+    tokens: int = 0
+    cost: Decimal = Decimal(0)
+    successes: int = 0
+    retries: int = 0
+    categories: set = field(default_factory=set)
+
+
+def sum_cells(cells: list[Cell], key) -> dict:
+    """Add the cells up per ``key(cell)`` (one pass; the shared step of every figure below)."""
+    sums: dict = {}
+    for c in cells:
+        entry = sums.setdefault(key(c), Sums())
+        entry.calls += c.calls
+        entry.tokens += c.tokens
+        entry.cost += c.cost
+        entry.successes += c.successes
+        entry.retries += c.retries
+        entry.categories.add(c.category.value)
+    return sums
+
+
+def provider_name(detector: Detector, slug: str | None) -> str:
+    """Display name of an actual provider; rows without one are 'Unattributed'."""
+    return detector.display_name(slug) if slug else "Unattributed"
+
+
 @dataclass(frozen=True)
 class Totals:
     """Sums over a range."""
@@ -102,9 +133,8 @@ class Totals:
 
 def totals_of(cells: list[Cell]) -> Totals:
     """Totals over cells."""
-    calls = sum(c.calls for c in cells)
-    return Totals(calls, sum(c.tokens for c in cells), sum((c.cost for c in cells), Decimal(0)),
-                  calls - sum(c.successes for c in cells))
+    total = sum_cells(cells, lambda c: None).get(None, Sums())
+    return Totals(total.calls, total.tokens, total.cost, total.calls - total.successes)
 
 
 def totals(user_id: int, rng: DateRange) -> Totals:
@@ -140,19 +170,12 @@ class CostBreakdown:
 
 def cost_by_provider(cells: list[Cell], detector: Detector) -> CostBreakdown:
     """Per actual provider: calls, tokens, cost, failures, share; costliest first."""
-    sums: dict[str | None, list] = {}
-    for c in cells:
-        entry = sums.setdefault(c.slug, [0, 0, Decimal(0), 0])
-        entry[0] += c.calls
-        entry[1] += c.tokens
-        entry[2] += c.cost
-        entry[3] += c.calls - c.successes
-    result = [(slug, *values) for slug, values in sums.items()]
-    grand = sum((r[3] for r in result), Decimal(0))
+    sums = sum_cells(cells, lambda c: c.slug)
+    grand = sum((s.cost for s in sums.values()), Decimal(0))
     rows = [
-        ProviderCost(slug, detector.display_name(slug) if slug else "Unattributed", int(calls), int(tokens),
-                     Decimal(cost), int(failures), ratio(Decimal(cost), grand))
-        for slug, calls, tokens, cost, failures in result
+        ProviderCost(slug, provider_name(detector, slug), s.calls, s.tokens, s.cost, s.calls - s.successes,
+                     ratio(s.cost, grand))
+        for slug, s in sums.items()
     ]
     rows.sort(key=lambda r: (-r.cost, -r.calls, r.display))
     total = Totals(sum(r.calls for r in rows), sum(r.tokens for r in rows), grand, sum(r.failures for r in rows))
@@ -205,18 +228,10 @@ class Performance:
 
 def performance(cells: list[Cell], user_id: int, rng: DateRange, detector: Detector) -> list[Performance]:
     """Per provider: success rate, p50/p95 response time (nearest rank), retries; busiest first."""
-    sums: dict[str | None, list[int]] = {}
-    for c in cells:
-        entry = sums.setdefault(c.slug, [0, 0, 0])
-        entry[0] += c.calls
-        entry[1] += c.successes
-        entry[2] += c.retries
-    counts = [(slug, *values) for slug, values in sums.items()]
     percentiles = _percentiles(user_id, rng)
     rows = [
-        Performance(slug, detector.display_name(slug) if slug else "Unattributed", int(calls), int(ok),
-                    *percentiles.get(slug, (None, None)), int(retries))
-        for slug, calls, ok, retries in counts
+        Performance(slug, provider_name(detector, slug), s.calls, s.successes, *percentiles.get(slug, (None, None)), s.retries)
+        for slug, s in sum_cells(cells, lambda c: c.slug).items()
     ]
     rows.sort(key=lambda r: (-r.calls, r.display))
     return rows
@@ -279,20 +294,10 @@ class WorkCost:
 
 def cost_comparison(cells: list[Cell], detector: Detector) -> dict[str, list[WorkCost]]:
     """For each kind of work, every provider that did it, cheapest per call first."""
-    merged: dict[tuple[str, str | None], dict] = {}
-    for category, slug, calls, ok, tokens, cost in ((c.category, c.slug, c.calls, c.successes, c.tokens, c.cost) for c in cells):
-        kind = WORK_KINDS.get(category, "other")
-        entry = merged.setdefault((kind, slug), {"calls": 0, "ok": 0, "tokens": 0, "cost": Decimal(0), "cats": set()})
-        entry["calls"] += int(calls)
-        entry["ok"] += int(ok)
-        entry["tokens"] += int(tokens)
-        entry["cost"] += Decimal(cost)
-        entry["cats"].add(category.value)
     kinds: dict[str, list[WorkCost]] = {}
-    for (kind, slug), e in merged.items():
+    for (kind, slug), s in sum_cells(cells, lambda c: (WORK_KINDS.get(c.category, "other"), c.slug)).items():
         kinds.setdefault(kind, []).append(WorkCost(
-            kind, slug, detector.display_name(slug) if slug else "Unattributed", e["calls"], e["ok"], e["tokens"],
-            e["cost"], tuple(sorted(e["cats"]))))
+            kind, slug, provider_name(detector, slug), s.calls, s.successes, s.tokens, s.cost, tuple(sorted(s.categories))))
     for rows in kinds.values():
         rows.sort(key=lambda w: (w.cost_per_call is None, w.cost_per_call or 0, w.display))
     return dict(sorted(kinds.items(), key=lambda kv: -sum(w.cost for w in kv[1])))
