@@ -860,21 +860,17 @@ def table(results: list[SizeResult], backend_kind: str) -> list[str]:
     add("backfill detector calls / triples", "= triples",
         lambda f: f"{f['backfill_calls']}/{f['triples']}" + mark(f["backfill_calls"] == f["triples"]))
     add("then db upgrade to head (s)", "info", lambda f: fmt(f["rest_s"]))
-    add("redetect, nothing to change (s)", "", lambda f: fmt(f["redetect_same_s"]))
-    add("  / floor", f"<= {BACKFILL_RATIO:g}x",
-        lambda f: fmt(r := ratio(f["redetect_same_s"], f["floor_s"]), 1) + "x" + mark(r <= BACKFILL_RATIO))
-    add("  peak RSS (MB)", f"< {RSS_LIMIT_MB:g}",
-        lambda f: fmt(f["redetect_same_rss"], 0) + mark(f["redetect_same_rss"] < RSS_LIMIT_MB))
-    add("  detector calls / triples", "= triples",
-        lambda f: f"{f['redetect_same_calls']}/{f['triples']}" + mark(f["redetect_same_calls"] == f["triples"]))
-    add("redetect, flux-* moved to fal.ai (s)", "", lambda f: fmt(f["redetect_move_s"]))
-    add("  rows changed", "info", lambda f: f"{f['redetect_move_rows']:,}")
-    add("  / floor", f"<= {BACKFILL_RATIO:g}x",
-        lambda f: fmt(r := ratio(f["redetect_move_s"], f["floor_s"]), 1) + "x" + mark(r <= BACKFILL_RATIO))
-    add("  peak RSS (MB)", f"< {RSS_LIMIT_MB:g}",
-        lambda f: fmt(f["redetect_move_rss"], 0) + mark(f["redetect_move_rss"] < RSS_LIMIT_MB))
-    add("  detector calls / triples", "= triples",
-        lambda f: f"{f['redetect_move_calls']}/{f['triples']}" + mark(f["redetect_move_calls"] == f["triples"]))
+    for key, label in (("redetect_same", "redetect, nothing to change (s)"),
+                       ("redetect_move", "redetect, flux-* moved to fal.ai (s)")):
+        add(label, "", lambda f, k=key: fmt(f[f"{k}_s"]))
+        if key == "redetect_move":
+            add("  rows changed", "info", lambda f: f"{f['redetect_move_rows']:,}")
+        add("  / floor", f"<= {BACKFILL_RATIO:g}x",
+            lambda f, k=key: fmt(r := ratio(f[f"{k}_s"], f["floor_s"]), 1) + "x" + mark(r <= BACKFILL_RATIO))
+        add("  peak RSS (MB)", f"< {RSS_LIMIT_MB:g}",
+            lambda f, k=key: fmt(f[f"{k}_rss"], 0) + mark(f[f"{k}_rss"] < RSS_LIMIT_MB))
+        add("  detector calls / triples", "= triples",
+            lambda f, k=key: f"{f[f'{k}_calls']}/{f['triples']}" + mark(f[f"{k}_calls"] == f["triples"]))
     add("naive row-by-row ORM backfill (s)", "info",
         lambda f: f"{fmt(f['naive_s'])} @{human(f['naive_rows'])}" if "naive_s" in f else "")
     add("  its peak RSS (MB)", "info", lambda f: fmt(f["naive_rss"], 0) if "naive_s" in f else "")
