@@ -7,7 +7,7 @@ from typing import Any
 
 from portal.analytics.queries import WORK_LABELS, Dashboard, Totals
 from portal.usage.filters import iso_utc
-from portal.usage.queries import money
+from portal.usage.queries import decimal_text
 
 
 def rate(value: Decimal | None) -> str | None:
@@ -16,7 +16,7 @@ def rate(value: Decimal | None) -> str | None:
 
 
 def _totals(t: Totals) -> dict[str, Any]:
-    return {"calls": t.calls, "tokens": t.tokens, "cost": money(t.cost), "failures": t.failures,
+    return {"calls": t.calls, "tokens": t.tokens, "cost": decimal_text(t.cost), "failures": t.failures,
             "error_rate": rate(t.error_rate)}
 
 
@@ -30,13 +30,13 @@ def dashboard_as_json(board: Dashboard) -> dict[str, Any]:
                     "previous_range": {"start": iso_utc(rng.previous.start), "end": iso_utc(rng.previous.end)}},
         "providers": [
             {"actual_provider": r.slug, "display_name": r.display, "calls": r.calls, "tokens": r.tokens,
-             "cost": money(r.cost), "failures": r.failures, "share": rate(r.share)}
+             "cost": decimal_text(r.cost), "failures": r.failures, "share": rate(r.share)}
             for r in board.breakdown.rows
         ],
         "providers_total": _totals(board.breakdown.total),
         "series": [
-            {"start": p.start.isoformat(), "total": money(p.total),
-             "costs": {slug or "unattributed": money(c) for slug, c in sorted(p.costs.items(), key=lambda kv: str(kv[0]))}}
+            {"start": p.start.isoformat(), "total": decimal_text(p.total),
+             "costs": {slug or "unattributed": decimal_text(c) for slug, c in sorted(p.costs.items(), key=lambda kv: str(kv[0]))}}
             for p in board.series
         ],
         "performance": [
@@ -47,9 +47,9 @@ def dashboard_as_json(board: Dashboard) -> dict[str, Any]:
         ],
         "comparison": [
             {"work": kind, "label": WORK_LABELS.get(kind, kind), "providers": [
-                {"actual_provider": w.slug, "display_name": w.display, "calls": w.calls, "cost": money(w.cost),
-                 "cost_per_call": money(w.cost_per_call.quantize(Decimal("0.00000001"))) if w.cost_per_call is not None else None,
-                 "cost_per_1k_tokens": money(w.cost_per_1k_tokens.quantize(Decimal("0.00000001"))) if w.cost_per_1k_tokens is not None else None,
+                {"actual_provider": w.slug, "display_name": w.display, "calls": w.calls, "cost": decimal_text(w.cost),
+                 "cost_per_call": decimal_text(w.cost_per_call.quantize(Decimal("0.00000001"))) if w.cost_per_call is not None else None,
+                 "cost_per_1k_tokens": decimal_text(w.cost_per_1k_tokens.quantize(Decimal("0.00000001"))) if w.cost_per_1k_tokens is not None else None,
                  "success_rate": rate(w.success_rate), "categories": list(w.categories)}
                 for w in rows]}
             for kind, rows in board.comparison.items()

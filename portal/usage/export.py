@@ -9,7 +9,7 @@ from typing import Iterable, Iterator
 from portal.models import APIUsageLog
 from portal.providers import Detector
 from portal.usage.filters import iso_utc
-from portal.usage.queries import money
+from portal.usage.queries import decimal_text
 
 COLUMNS = (
     "id", "timestamp_utc", "billing_period", "provider", "actual_provider_name", "provider_display", "model_used",
@@ -34,8 +34,8 @@ def _row(log: APIUsageLog, detector: Detector) -> list:
         log.id, iso_utc(log.timestamp), log.billing_period, log.provider.value, neutralise(log.actual_provider_name),
         neutralise(detector.provider_display(log.actual_provider_name, log.provider)), neutralise(log.model_used),
         neutralise(log.endpoint), neutralise(log.method), "" if log.status_code is None else log.status_code,
-        log.tokens_input, log.tokens_output, log.tokens_total, money(log.cost_input), money(log.cost_output),
-        money(log.cost_total), "" if log.response_time is None else repr(log.response_time), log.retry_count,
+        log.tokens_input, log.tokens_output, log.tokens_total, decimal_text(log.cost_input), decimal_text(log.cost_output),
+        decimal_text(log.cost_total), "" if log.response_time is None else repr(log.response_time), log.retry_count,
         neutralise(log.error_message), "" if log.request_size is None else log.request_size,
         "" if log.response_size is None else log.response_size, neutralise(log.idempotency_key),
     ]

@@ -134,7 +134,7 @@ def iter_logs(user_id: int, filters: LogFilters, chunk: int = 2000):
             return
 
 
-def money(value: Decimal | None) -> str | None:
+def decimal_text(value: Decimal | None) -> str | None:
     """Exact decimal string for JSON (never a float), without exponent or trailing zeros."""
     if value is None:
         return None
@@ -158,9 +158,9 @@ def log_as_json(row: APIUsageLog, detector: Detector) -> dict[str, Any]:
         "tokens_input": row.tokens_input,
         "tokens_output": row.tokens_output,
         "tokens_total": row.tokens_total,
-        "cost_input": money(row.cost_input),
-        "cost_output": money(row.cost_output),
-        "cost_total": money(row.cost_total),
+        "cost_input": decimal_text(row.cost_input),
+        "cost_output": decimal_text(row.cost_output),
+        "cost_total": decimal_text(row.cost_total),
         "response_time": row.response_time,
         "status_code": row.status_code,
         "error_message": row.error_message,
