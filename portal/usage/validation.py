@@ -67,7 +67,7 @@ class InvalidInput(ValueError):
         super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
 
 
-def _no_nul(value: Any) -> Any:
+def _plain_text(value: Any) -> Any:
     """Reject NUL (PostgreSQL cannot store it) and other control characters but tab and newlines."""
     if isinstance(value, str):
         if "\x00" in value:
@@ -115,8 +115,8 @@ def _check_money(value: Decimal) -> Decimal:
 
 
 # Text is stripped of surrounding (Unicode) white space, then kept as sent.
-SafeText = Annotated[str, BeforeValidator(_no_nul)]
-OneLine = Annotated[str, BeforeValidator(_no_nul), AfterValidator(_one_line)]
+SafeText = Annotated[str, BeforeValidator(_plain_text)]
+OneLine = Annotated[str, BeforeValidator(_plain_text), AfterValidator(_one_line)]
 Money = Annotated[Decimal, BeforeValidator(_money)]
 Count = Annotated[StrictInt, Field(ge=0, le=MAX_INT32)]
 
