@@ -47,11 +47,16 @@ class ExactMoney(TypeDecorator):
     impl = sa.Numeric(MONEY_PRECISION, MONEY_SCALE)
     cache_ok = True
 
+    def __init__(self, precision: int = MONEY_PRECISION):
+        """``precision`` digits in all (wider for columns that hold sums); always 8 after the point."""
+        super().__init__()
+        self.precision = precision
+
     def load_dialect_impl(self, dialect):
         """BIGINT units on SQLite, NUMERIC elsewhere."""
         if dialect.name == "sqlite":
             return dialect.type_descriptor(sa.BigInteger())
-        return dialect.type_descriptor(sa.Numeric(MONEY_PRECISION, MONEY_SCALE))
+        return dialect.type_descriptor(sa.Numeric(self.precision, MONEY_SCALE))
 
     def process_bind_param(self, value, dialect):
         """Decimal in; on SQLite, exact integer units (refusing to round silently)."""

@@ -124,6 +124,48 @@ class APIUsageLog(db.Model):
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
+# Rollups: kept by database triggers (migration 0005), read by the analytics; never written by the app.
+UNATTRIBUTED_KEY = ""  # how the rollups store "no actual provider" (key columns cannot be NULL)
+
+
+class UsageDailyRollup(db.Model):
+    """Sums of one user's logs for one UTC day, category and actual provider."""
+
+    __tablename__ = "usage_daily_rollups"
+
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(primary_key=True, doc="UTC calendar day")
+    category: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    actual_provider_name: Mapped[str] = mapped_column(sa.String(50), primary_key=True)
+    calls: Mapped[int] = mapped_column(sa.BigInteger)
+    tokens: Mapped[int] = mapped_column(sa.BigInteger)
+    cost: Mapped[Decimal] = mapped_column(ExactMoney(precision=28))
+    successes: Mapped[int] = mapped_column(sa.BigInteger)
+    retries: Mapped[int] = mapped_column(sa.BigInteger)
+
+
+class LatencyBin(db.Model):
+    """One bin of response times: [lower_seconds, upper_seconds); geometric, 2% wide from 1 ms."""
+
+    __tablename__ = "latency_bins"
+
+    bin: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    lower_seconds: Mapped[float] = mapped_column(unique=True)
+    upper_seconds: Mapped[float | None]
+
+
+class LatencyMonthlyHistogram(db.Model):
+    """How many of one user's calls to one actual provider in one UTC month fell in each latency bin."""
+
+    __tablename__ = "latency_monthly_histogram"
+
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    month: Mapped[dt.date] = mapped_column(primary_key=True, doc="First day of the UTC month")
+    actual_provider_name: Mapped[str] = mapped_column(sa.String(50), primary_key=True)
+    bin: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    calls: Mapped[int] = mapped_column(sa.BigInteger)
+
+
 class LoginThrottle(db.Model):
     """Failed sign-ins per e-mail or client address (see ``portal.auth.throttle``)."""
 

@@ -39,12 +39,16 @@ def seeded(make_user):
     return users[1]
 
 
-def captured(fn) -> list[tuple[str, object]]:
-    """Run ``fn`` and return every SELECT on api_usage_logs it executed, with parameters."""
+ROLLUPS = ("usage_daily_rollups", "latency_monthly_histogram")
+TABLES = ("api_usage_logs",) + ROLLUPS
+
+
+def captured(fn, tables=("api_usage_logs",)) -> list[tuple[str, object]]:
+    """Run ``fn`` and return every SELECT on ``tables`` it executed, with parameters."""
     statements = []
 
     def listen(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith(("SELECT", "WITH")) and "api_usage_logs" in statement:
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")) and any(t in statement for t in tables):
             statements.append((statement, parameters))
 
     sa.event.listen(db.engine, "before_cursor_execute", listen)
@@ -75,10 +79,11 @@ def plan(statement: str, parameters) -> str:
 
 def assert_indexed(statement: str, parameters, index: str | None = None) -> None:
     text = plan(statement, parameters)
-    if db.engine.dialect.name == "postgresql":
-        assert "Seq Scan on api_usage_logs" not in text, text
-    else:
-        assert not re.search(r"\bSCAN api_usage_logs\b(?! USING)", text), text
+    for table in TABLES:
+        if db.engine.dialect.name == "postgresql":
+            assert f"Seq Scan on {table}" not in text, text
+        else:
+            assert not re.search(rf"\bSCAN {table}\b(?! USING)", text), text
     if index:
         assert index in text, f"expected {index}:\n{text}"
 
@@ -107,10 +112,17 @@ def test_category_and_range_filter_is_indexed(seeded):
         assert_indexed(statement, params, "api_usage_logs_user_")
 
 
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Kolkata"])
 @pytest.mark.parametrize("preset", ["7d", "90d", "12m"])
-def test_every_analytics_query_is_indexed(seeded, preset):
-    rng = resolve_range({"range": preset})
-    statements = captured(lambda: build_dashboard(seeded.id, rng, app_detector(), {"video": 10}, NOW))
-    assert len(statements) >= 4  # grouped cells, previous totals, percentiles, plan usage
+def test_every_analytics_query_is_indexed(seeded, preset, zone):
+    rng = resolve_range({"range": preset, "tz": zone})
+    statements = captured(lambda: build_dashboard(seeded.id, rng, app_detector(), {"video": 10}, NOW), TABLES)
+    # Cells and previous totals (each from rollups, raw rows or both), percentiles, plan usage.
+    assert len(statements) >= 4
     for statement, params in statements:
         assert_indexed(statement, params)
+    read = {table for statement, _ in statements for table in ROLLUPS if table in statement}
+    # The daily rollups answer whole UTC days; a range of full months also reads the histogram.
+    assert "usage_daily_rollups" in read
+    if preset == "12m":
+        assert "latency_monthly_histogram" in read

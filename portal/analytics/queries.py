@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from decimal import ROUND_HALF_UP, Decimal
 
 import sqlalchemy as sa
 
 from portal.analytics.ranges import DateRange
-from portal.analytics.sql import bucket_number, bucket_of_day, bucket_start
-from portal.dbtypes import ExactMoney
+from portal.analytics.rollups import cut_at_buckets, latency_bins, nearest_ranks, split_days, split_months, within
+from portal.analytics.sql import bucket_of_day, bucket_start, day_bucket
+from portal.dbtypes import ExactMoney, UTCDateTime
 from portal.extensions import db
-from portal.models import APIUsageLog
+from portal.models import APIUsageLog, LatencyMonthlyHistogram, UsageDailyRollup
 from portal.providers import Detector
 from portal.providers.categories import APIProvider
 
 T = APIUsageLog
+R = UsageDailyRollup
 UNATTRIBUTED = None  # the group of rows with no actual provider
 
 # The kind of work a category stands for, to compare providers doing the same job.
@@ -42,12 +45,42 @@ def _money_sum(column):
     return sa.type_coerce(sa.func.coalesce(sa.func.sum(column), 0), ExactMoney())
 
 
-def _success():
-    return sa.case((T.status_code.between(200, 299), 1), else_=0)
+def _success(status_code=T.status_code):
+    return sa.case((status_code.between(200, 299), 1), else_=0)
 
 
-def _in_range(user_id: int, rng: DateRange) -> list:
-    return [T.user_id == user_id, T.timestamp >= rng.start, T.timestamp < rng.end]
+@dataclass(frozen=True)
+class _PieceRows:
+    """The user's rows inside a VALUES list of pieces: ``c`` their columns, ``joined`` the FROM clause."""
+
+    c: sa.ColumnCollection
+    joined: sa.FromClause
+
+
+def _rows_in_pieces(user_id: int, pieces, *columns) -> _PieceRows:
+    """Join the user's rows onto the pieces so that each piece is one index range scan.
+
+    SQLite loops over the small VALUES list by itself; PostgreSQL would rather
+    loop over every row the user has and probe the list (seconds for a heavy
+    user), so there each piece's rows are a LATERAL subquery, fenced with
+    OFFSET 0 so the planner cannot flatten it back into that plain join.
+    """
+    in_piece = sa.and_(T.user_id == user_id, T.timestamp >= pieces.c.low, T.timestamp < pieces.c.high)
+    if db.session.get_bind().dialect.name == "postgresql":
+        rows = sa.select(*columns).where(in_piece).offset(0).lateral("l")
+        return _PieceRows(rows.c, pieces.join(rows, sa.true()))
+    return _PieceRows(T.__table__.c, pieces.join(T, in_piece))
+
+
+def _raw_rows(user_id: int, stretches: list[tuple[dt.datetime, dt.datetime]], *columns) -> sa.Subquery:
+    """The user's raw rows in the stretches, one index range each (``UNION ALL``).
+
+    One ``OR`` of many ranges would let SQLite pick an index on ``user_id``
+    alone and read every row the user has.
+    """
+    selects = [sa.select(*columns).where(T.user_id == user_id, T.timestamp >= start, T.timestamp < end)
+               for start, end in stretches]
+    return (selects[0] if len(selects) == 1 else sa.union_all(*selects)).subquery("raw")
 
 
 def ratio(part: Decimal | int, whole: Decimal | int) -> Decimal | None:
@@ -55,9 +88,8 @@ def ratio(part: Decimal | int, whole: Decimal | int) -> Decimal | None:
     return (Decimal(part) / Decimal(whole)) if whole else None
 
 
-@dataclass(frozen=True)
-class Cell:
-    """Sums for one (bucket, category, actual provider) group of a range."""
+class Cell(NamedTuple):
+    """Sums for one (bucket, category, actual provider) group of a range (a tuple: a year has ~15k of them)."""
 
     bucket: int
     category: APIProvider
@@ -70,20 +102,43 @@ class Cell:
 
 
 def grouped_cells(user_id: int, rng: DateRange) -> list[Cell]:
-    """One pass over the range's rows, grouped by bucket, category and actual provider.
+    """The range's rows, grouped by bucket, category and actual provider.
 
-    Every figure of the dashboard except percentiles, the previous range and
-    plan usage is a sum over these cells, so the rows are read once.
+    Whole UTC days come from the daily rollups, the rest from the raw rows
+    (``split_days``); a group may appear once from each, and every consumer
+    sums. Every figure of the dashboard except percentiles, the previous range
+    and plan usage is a sum over these cells.
     """
-    number = bucket_number(T.timestamp, rng).label("bucket")
-    result = db.session.execute(
-        sa.select(number, T.provider, T.actual_provider_name, sa.func.count(),
-                  sa.func.coalesce(sa.func.sum(T.tokens_total), 0), _money_sum(T.cost_total),
-                  sa.func.coalesce(sa.func.sum(_success()), 0), sa.func.coalesce(sa.func.sum(T.retry_count), 0))
-        .where(*_in_range(user_id, rng))
-        .group_by(number, T.provider, T.actual_provider_name)
-    ).all()
-    return [Cell(int(b), c, slug, int(n), int(tok), Decimal(cost), int(ok), int(rt)) for b, c, slug, n, tok, cost, ok, rt in result]
+    split = split_days(rng, within_buckets=True)
+    cells: list[Cell] = []
+    if split.raw:
+        # The pieces, each in one local day or week, as a VALUES list: one range
+        # scan of the (user_id, timestamp) index per piece, its bucket a constant.
+        pieces = sa.values(sa.column("bucket", sa.Integer), sa.column("low", UTCDateTime()),
+                           sa.column("high", UTCDateTime()), name="pieces").data(cut_at_buckets(split.raw, rng)).cte("pieces")
+        rows = _rows_in_pieces(user_id, pieces, T.provider, T.actual_provider_name, T.tokens_total, T.cost_total,
+                               T.status_code, T.retry_count)
+        result = db.session.execute(
+            sa.select(pieces.c.bucket, rows.c.provider, rows.c.actual_provider_name, sa.func.count(),
+                      sa.func.coalesce(sa.func.sum(rows.c.tokens_total), 0), _money_sum(rows.c.cost_total),
+                      sa.func.coalesce(sa.func.sum(_success(rows.c.status_code)), 0),
+                      sa.func.coalesce(sa.func.sum(rows.c.retry_count), 0))
+            .select_from(rows.joined)
+            .group_by(pieces.c.bucket, rows.c.provider, rows.c.actual_provider_name)
+        )
+        cells += [Cell(int(b), APIProvider(c), slug, int(n), int(tok), Decimal(cost), int(ok), int(rt))
+                  for b, c, slug, n, tok, cost, ok, rt in result]
+    if split.rolled:
+        number = day_bucket(R.day, rng.bucket).label("bucket")
+        result = db.session.execute(
+            sa.select(number, R.category, R.actual_provider_name, sa.func.sum(R.calls), sa.func.sum(R.tokens),
+                      _money_sum(R.cost), sa.func.sum(R.successes), sa.func.sum(R.retries))
+            .where(R.user_id == user_id, within(R.day, split.rolled))
+            .group_by(number, R.category, R.actual_provider_name)
+        )
+        cells += [Cell(int(b), APIProvider(c), slug or UNATTRIBUTED, int(n), int(tok), Decimal(cost), int(ok), int(rt))
+                  for b, c, slug, n, tok, cost, ok, rt in result]
+    return cells
 
 
 @dataclass
@@ -138,13 +193,23 @@ def totals_of(cells: list[Cell]) -> Totals:
 
 
 def totals(user_id: int, rng: DateRange) -> Totals:
-    """Calls, tokens, cost and failures in a range."""
-    row = db.session.execute(
-        sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(T.tokens_total), 0), _money_sum(T.cost_total),
-                  sa.func.coalesce(sa.func.sum(1 - _success()), 0))
-        .where(*_in_range(user_id, rng))
-    ).one()
-    return Totals(int(row[0]), int(row[1]), Decimal(row[2]), int(row[3]))
+    """Calls, tokens, cost and failures in a range (whole UTC days from the rollups)."""
+    split = split_days(rng, within_buckets=False)
+    parts = []
+    if split.raw:
+        raw = _raw_rows(user_id, split.raw, T.tokens_total, T.cost_total, T.status_code)
+        parts.append(sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(raw.c.tokens_total), 0),
+                               _money_sum(raw.c.cost_total), sa.func.coalesce(sa.func.sum(_success(raw.c.status_code)), 0)))
+    if split.rolled:
+        parts.append(sa.select(sa.func.coalesce(sa.func.sum(R.calls), 0), sa.func.coalesce(sa.func.sum(R.tokens), 0),
+                               _money_sum(R.cost), sa.func.coalesce(sa.func.sum(R.successes), 0))
+                     .where(R.user_id == user_id, within(R.day, split.rolled)))
+    calls = tokens = successes = 0
+    cost = Decimal(0)
+    for query in parts:
+        n, tok, money, ok = db.session.execute(query).one()
+        calls, tokens, cost, successes = calls + int(n), tokens + int(tok), cost + Decimal(money), successes + int(ok)
+    return Totals(calls, tokens, cost, calls - successes)
 
 
 @dataclass(frozen=True)
@@ -237,33 +302,41 @@ def performance(cells: list[Cell], user_id: int, rng: DateRange, detector: Detec
     return rows
 
 
-def _percentiles(user_id: int, rng: DateRange) -> dict[str | None, tuple[float, float]]:
-    """Nearest-rank p50 and p95 of response_time per provider, computed in the database."""
-    ranked = (
-        sa.select(
-            T.actual_provider_name.label("slug"),
-            T.response_time.label("rt"),
-            sa.func.row_number().over(partition_by=T.actual_provider_name, order_by=T.response_time).label("rn"),
-            sa.func.count().over(partition_by=T.actual_provider_name).label("n"),
+def _percentiles(user_id: int, rng: DateRange) -> dict[str | None, tuple[float | None, float | None]]:
+    """Nearest-rank p50 and p95 of response_time per provider.
+
+    Whole UTC months come from the latency histogram, the rest are exact raw
+    values (see ``portal.analytics.rollups``).
+    """
+    split = split_months(rng)
+    histograms: dict[str | None, dict[int, int]] = {}
+    exact: dict[str | None, list[float]] = {}
+    if split.rolled:
+        H = LatencyMonthlyHistogram
+        result = db.session.execute(
+            sa.select(H.actual_provider_name, H.bin, sa.func.sum(H.calls))
+            .where(H.user_id == user_id, within(H.month, split.rolled))
+            .group_by(H.actual_provider_name, H.bin)
         )
-        .where(*_in_range(user_id, rng), T.response_time.is_not(None))
-        .subquery()
-    )
-    # Nearest rank: the ceil(p * n)-th value, in integer arithmetic on both databases.
-    rank50 = (ranked.c.n * 50 + 99) // 100
-    rank95 = (ranked.c.n * 95 + 99) // 100
-    result = db.session.execute(
-        sa.select(ranked.c.slug, ranked.c.rt, ranked.c.rn == rank50, ranked.c.rn == rank95)
-        .where(sa.or_(ranked.c.rn == rank50, ranked.c.rn == rank95))
-    ).all()
-    out: dict[str | None, list] = {}
-    for slug, rt, is50, is95 in result:
-        entry = out.setdefault(slug, [None, None])
-        if is50:
-            entry[0] = rt
-        if is95:
-            entry[1] = rt
-    return {slug: (p50, p95) for slug, (p50, p95) in out.items()}
+        for slug, number, calls in result:
+            histograms.setdefault(slug or UNATTRIBUTED, {})[number] = int(calls)
+    if split.raw:
+        raw = _raw_rows(user_id, split.raw, T.actual_provider_name, T.response_time)
+        # Core execution: tens of thousands of plain tuples, without the ORM's per-row work.
+        result = db.session.connection().execute(
+            sa.select(raw.c.actual_provider_name, raw.c.response_time).where(raw.c.response_time.is_not(None))
+        )
+        for slug, seconds in result.all():
+            exact.setdefault(slug, []).append(seconds)
+    if not histograms and not exact:
+        return {}
+    bins = latency_bins()
+    out = {}
+    for slug in histograms.keys() | exact.keys():
+        values = sorted(exact.get(slug, []))
+        hist = histograms.get(slug, {})
+        out[slug] = nearest_ranks((50, 95), hist, values, bins)
+    return out
 
 
 @dataclass(frozen=True)
@@ -319,12 +392,19 @@ class PlanUsage:
 
 
 def plan_usage(user_id: int, period: str, limits: dict[str, int]) -> list[PlanUsage]:
-    """Calls per category in ``period`` (YYYY-MM) against the configured monthly limits."""
+    """Calls per category in ``period`` (YYYY-MM) against the configured monthly limits.
+
+    A billing period is the UTC calendar month of the call (what the recording
+    service writes to ``billing_period``), so the daily rollups count it exactly.
+    """
+    first = dt.date.fromisoformat(f"{period}-01")
+    stop = (first + dt.timedelta(days=32)).replace(day=1)
     counts = dict(db.session.execute(
-        sa.select(T.provider, sa.func.count()).where(T.user_id == user_id, T.billing_period == period).group_by(T.provider)
+        sa.select(R.category, sa.func.sum(R.calls)).where(R.user_id == user_id, R.day >= first, R.day < stop)
+        .group_by(R.category)
     ).all())
-    categories = set(limits) | {c.value for c in counts}
-    rows = [PlanUsage(c, int(counts.get(APIProvider(c), 0)), limits.get(c)) for c in categories]
+    categories = set(limits) | set(counts)
+    rows = [PlanUsage(c, int(counts.get(c, 0)), limits.get(c)) for c in categories]
     rows.sort(key=lambda p: (-(p.percent or 0), -p.calls, p.category))
     return rows
 

@@ -76,8 +76,8 @@ class DateRange:
     def bucket_bounds(self, local_day: dt.date) -> dict[str, dt.datetime]:
         """UTC start and end of the day or week starting on ``local_day``, clipped to the range."""
         length = dt.timedelta(days=7 if self.bucket == "week" else 1)
-        start = _midnight(local_day, self.tz)
-        end = _midnight(local_day + length, self.tz)
+        start = local_midnight(local_day, self.tz)
+        end = local_midnight(local_day + length, self.tz)
         return {"start": max(start, self.start), "end": min(end, self.end)}
 
     @property
@@ -94,7 +94,7 @@ class DateRange:
         return self.end.astimezone(self.tz)
 
 
-def _midnight(day: dt.date, tz: ZoneInfo) -> dt.datetime:
+def local_midnight(day: dt.date, tz: ZoneInfo) -> dt.datetime:
     """Local midnight of ``day`` in ``tz``, as UTC."""
     return dt.datetime.combine(day, dt.time(), tzinfo=tz).astimezone(UTC)
 
@@ -159,7 +159,7 @@ def resolve_range(args: Mapping[str, str], now: dt.datetime | None = None) -> Da
     tz = ZoneInfo(zone)
     preset = query.range or DEFAULT_PRESET
     today = now.astimezone(tz).date()
-    tomorrow = _midnight(today + dt.timedelta(days=1), tz)
+    tomorrow = local_midnight(today + dt.timedelta(days=1), tz)
     if preset == "this_period":
         start = _month_start(now.year, now.month)
         end = _month_start(now.year + (now.month == 12), now.month % 12 + 1)
@@ -171,11 +171,11 @@ def resolve_range(args: Mapping[str, str], now: dt.datetime | None = None) -> Da
         label = f"Billing period {start:%Y-%m} (UTC)"
     elif preset == "custom":
         start_day, end_day = _custom_days(query)
-        start, end = _midnight(start_day, tz), _midnight(end_day + dt.timedelta(days=1), tz)
+        start, end = local_midnight(start_day, tz), local_midnight(end_day + dt.timedelta(days=1), tz)
         label = f"{start_day.isoformat()} – {end_day.isoformat()}"
     else:
         days = {"7d": 7, "30d": 30, "90d": 90, "12m": 365}[preset]
-        start, end = _midnight(today - dt.timedelta(days=days - 1), tz), tomorrow
+        start, end = local_midnight(today - dt.timedelta(days=days - 1), tz), tomorrow
         label = PRESETS[preset]
     return DateRange(preset, start, end, zone, label)
 

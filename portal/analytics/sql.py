@@ -1,4 +1,8 @@
-"""Portable SQL pieces for time bucketing (SQLite and PostgreSQL differ here)."""
+"""Bucket numbers for the chart: in Python for local dates, in SQL for the rollups' UTC days.
+
+Raw rows are never bucketed in SQL: the analytics read them in pieces that
+each lie in one local day or week (``portal.analytics.rollups.cut_at_buckets``).
+"""
 
 from __future__ import annotations
 
@@ -8,15 +12,13 @@ import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-from portal.analytics.ranges import DateRange
-
 SECONDS_PER_DAY = 86400
 # 1970-01-01 was a Thursday; shifting by 3 days makes weeks start on Monday.
 WEEK_SHIFT_DAYS = 3
 
 
 class epoch_seconds(FunctionElement):
-    """Whole seconds since 1970-01-01 of a naive-UTC timestamp column."""
+    """Whole seconds since 1970-01-01 of a naive-UTC timestamp or a date column."""
 
     type = sa.BigInteger()
     inherit_cache = True
@@ -32,47 +34,18 @@ def _epoch_postgresql(element, compiler, **kw):
     return "CAST(EXTRACT(EPOCH FROM %s) AS BIGINT)" % compiler.process(element.clauses, **kw)
 
 
-def offset_segments(rng: DateRange) -> list[tuple[dt.datetime, int]]:
-    """(from instant, UTC offset in seconds) for each stretch of constant offset in the range.
+def day_bucket(date_column, bucket: str):
+    """The bucket number of a UTC-date column, for days that lie wholly inside one bucket.
 
-    Hours are probed because every real zone changes offset on an hour or
-    half-hour boundary at most a few times a year.
+    Such a day's UTC date is always in its local bucket: local dates of its
+    instants bracket it, and a bucket is a run of consecutive dates.
     """
-    tz = rng.tz
-    segments: list[tuple[dt.datetime, int]] = []
-    probe = rng.start
-    step = dt.timedelta(minutes=30)
-    while probe < rng.end:
-        offset = int(probe.astimezone(tz).utcoffset().total_seconds())
-        if not segments or segments[-1][1] != offset:
-            segments.append((probe, offset))
-        probe += step
-    return segments or [(rng.start, 0)]
-
-
-def local_day_number(timestamp_column, rng: DateRange):
-    """Days since 1970-01-01 in the range's zone, as an SQL integer expression (DST-exact)."""
-    epoch = epoch_seconds(timestamp_column)
-    segments = offset_segments(rng)
-    if len(segments) == 1:
-        shifted = epoch + segments[0][1]
-    else:
-        whens = [(timestamp_column < start, epoch + previous[1]) for previous, (start, _) in zip(segments, segments[1:])]
-        shifted = sa.case(*whens, else_=epoch + segments[-1][1])
-    # Integer floor division (SQLAlchemy renders it per dialect).
-    return shifted // SECONDS_PER_DAY
-
-
-def bucket_number(timestamp_column, rng: DateRange):
-    """Day or Monday-week number, per ``rng.bucket``."""
-    day = local_day_number(timestamp_column, rng)
-    if rng.bucket == "week":
-        return (day + WEEK_SHIFT_DAYS) // 7
-    return day
+    days = epoch_seconds(date_column) // SECONDS_PER_DAY
+    return (days + WEEK_SHIFT_DAYS) // 7 if bucket == "week" else days
 
 
 def bucket_of_day(day: dt.date, bucket: str) -> int:
-    """The bucket number of a local date: what ``bucket_number`` computes in SQL."""
+    """The bucket number of a local date (``day_bucket`` is its SQL twin for UTC dates)."""
     days = (day - dt.date(1970, 1, 1)).days
     return (days + WEEK_SHIFT_DAYS) // 7 if bucket == "week" else days
 

@@ -13,7 +13,6 @@ import pytest
 import sqlalchemy as sa
 from flask_migrate import downgrade, stamp, upgrade
 
-from portal import create_app
 from portal.dbtypes import ExactMoney
 from portal.extensions import db
 
@@ -51,14 +50,9 @@ users = sa.table("users", sa.column("id"), sa.column("email"), sa.column("passwo
 
 
 @pytest.fixture
-def legacy_app(make_database):
+def legacy_app(app_at_revision):
     """An app on a new database migrated only to the pre-column revision."""
-    app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": make_database()})
-    with app.app_context():
-        upgrade(revision=BEFORE)
-        yield app
-        db.session.remove()
-        db.engine.dispose()
+    return app_at_revision(BEFORE)
 
 
 def insert_legacy_rows(copies: int = 3) -> list[dict]:
