@@ -211,6 +211,43 @@ def usage_import(path: str, user_id: int | None) -> None:
 
 # --- providers ---------------------------------------------------------------
 
+@usage.group("rollups")
+def usage_rollups() -> None:
+    """Check or rebuild the dashboard's rollup tables (triggers keep them; this is for repairs)."""
+
+
+def _check_rollups(failure: str) -> None:
+    """Print how many rollup rows differ from the raw logs; fail with ``failure`` if any do."""
+    from portal.usage.rollup_build import rollup_drift
+
+    with db.engine.connect() as conn:
+        drift = rollup_drift(conn)
+    click.echo(f"usage_daily_rollups: {drift.daily:,} rows differ from the raw logs")
+    click.echo(f"latency_monthly_histogram: {drift.histogram:,} rows differ from the raw logs")
+    if not drift.none:
+        raise click.ClickException(failure)
+    click.echo("The rollups match the raw logs.")
+
+
+@usage_rollups.command("check")
+def usage_rollups_check() -> None:
+    """Compare the rollups with fresh aggregates of the raw logs; exit 1 if they differ."""
+    _check_rollups("the rollups have drifted: run `flask usage rollups rebuild`")
+
+
+@usage_rollups.command("rebuild")
+def usage_rollups_rebuild() -> None:
+    """Recompute the rollups from the raw logs in one transaction (writers wait until it commits)."""
+    from portal.usage.rollup_build import rebuild_rollups
+
+    started = time.perf_counter()
+    click.echo("Rebuilding the rollups from the raw logs (ingestion waits until this commits)...", err=True)
+    with db.engine.begin() as conn:
+        rebuild_rollups(conn)
+    click.echo(f"Rebuilt in {time.perf_counter() - started:.1f}s; checking...", err=True)
+    _check_rollups("the rollups still differ after a rebuild: are the triggers installed?")
+
+
 @click.group()
 def providers() -> None:
     """Inspect and re-run provider attribution."""

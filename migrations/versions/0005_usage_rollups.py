@@ -14,7 +14,8 @@ aggregated upsert per statement, keys in sorted order so concurrent writers
 lock them in the same order); SQLite, which only has row triggers, one upsert
 per row. The unattributed group is stored as '' (key columns cannot be NULL).
 
-The existing rows are rolled up in the same transaction that creates the
+The existing rows are rolled up (``portal.usage.rollup_build``, the SQL that
+``flask usage rollups rebuild`` also runs) in the same transaction that creates the
 triggers, so no row is missed or counted twice: on PostgreSQL the trigger DDL
 locks ``api_usage_logs`` against writes until commit; on SQLite the bins
 INSERT opens the transaction (the driver begins one before the first DML) and
@@ -33,6 +34,8 @@ import time
 
 import sqlalchemy as sa
 from alembic import op
+
+from portal.usage.rollup_build import rebuild_rollups
 
 revision = "0005_usage_rollups"
 down_revision = "0004_login_throttle"
@@ -244,29 +247,6 @@ def _pg_statements() -> list[str]:
     ]
 
 
-# --- The existing rows -----------------------------------------------------------------------
-
-def _roll_up_existing(dialect: str) -> None:
-    """One grouped pass per table over the rows already there."""
-    if dialect == "sqlite":
-        day, month = "date(l.timestamp)", "date(l.timestamp, 'start of month')"
-    else:
-        day, month = 'l."timestamp"::date', "date_trunc('month', l.\"timestamp\")::date"
-    op.execute(f"""
-        INSERT INTO usage_daily_rollups (user_id, day, category, actual_provider_name, calls, tokens, cost, successes, retries)
-        SELECT l.user_id, {day}, l.provider, coalesce(l.actual_provider_name, ''), count(*), sum(l.tokens_total),
-               sum(l.cost_total), sum(CASE WHEN l.status_code BETWEEN 200 AND 299 THEN 1 ELSE 0 END), sum(l.retry_count)
-        FROM api_usage_logs l GROUP BY 1, 2, 3, 4""")
-    op.execute(f"""
-        INSERT INTO latency_monthly_histogram (user_id, month, actual_provider_name, bin, calls)
-        SELECT user_id, month, slug, bin, count(*) FROM (
-            SELECT l.user_id, {month} AS month, coalesce(l.actual_provider_name, '') AS slug,
-                   coalesce((SELECT bin FROM latency_bins WHERE lower_seconds <= l.response_time
-                             ORDER BY lower_seconds DESC LIMIT 1), 0) AS bin
-            FROM api_usage_logs l WHERE l.response_time IS NOT NULL
-        ) binned GROUP BY 1, 2, 3, 4""")
-
-
 def upgrade():
     """Create the tables and triggers, then roll up the rows already there (one transaction)."""
     dialect = op.get_bind().dialect.name
@@ -276,7 +256,7 @@ def upgrade():
     rows = op.get_bind().execute(sa.text("SELECT count(*) FROM api_usage_logs")).scalar_one()
     log.info("rolling up %d existing usage logs (one grouped pass per rollup table)", rows)
     started = time.monotonic()
-    _roll_up_existing(dialect)
+    rebuild_rollups(op.get_bind())
     log.info("rollups built in %.1f s; triggers keep them from now on", time.monotonic() - started)
 
 

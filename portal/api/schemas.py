@@ -153,6 +153,12 @@ class SeriesPointOut(BaseModel):
     costs: dict[str, Money]
 
 
+PERCENTILE_NOTE = (
+    "Seconds; nearest-rank percentile of response_time. Exact, except when the range holds whole UTC months "
+    "and the rank falls in a latency bin fed by them: then the bin's middle, within 1% (within 0.5 ms below 1 ms)."
+)
+
+
 class PerformanceOut(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -161,8 +167,8 @@ class PerformanceOut(BaseModel):
     calls: int
     successes: int
     success_rate: Rate | None
-    p50_response_time: float | None
-    p95_response_time: float | None
+    p50_response_time: float | None = Field(description=PERCENTILE_NOTE)
+    p95_response_time: float | None = Field(description=PERCENTILE_NOTE)
     retries: int
 
 
