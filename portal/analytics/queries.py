@@ -1,8 +1,10 @@
 """Aggregates behind the dashboard and the analytics JSON (one set of functions for both).
 
-Money is summed by the database as exact decimals (``ExactMoney``), shares and
-rates are computed from those exact sums, and the totals row is the exact sum
-of the provider rows.
+Whole UTC days and months are read from the rollups, the rest of a range from
+the raw rows (``portal.analytics.rollups`` decides which is which). Money is
+summed by the database as exact decimals (``ExactMoney``), shares and rates are
+computed from those exact sums, and the totals row is the exact sum of the
+provider rows.
 """
 
 from __future__ import annotations
@@ -165,6 +167,12 @@ def sum_cells(cells: list[Cell], key) -> dict:
         entry.retries += c.retries
         entry.categories.add(c.category.value)
     return sums
+
+
+def collapse_buckets(cells: list[Cell]) -> list[Cell]:
+    """One cell per (category, actual provider) over the whole range (bucket 0)."""
+    return [Cell(0, category, slug, s.calls, s.tokens, s.cost, s.successes, s.retries)
+            for (category, slug), s in sum_cells(cells, lambda c: (c.category, c.slug)).items()]
 
 
 def provider_name(detector: Detector, slug: str | None) -> str:
@@ -431,14 +439,16 @@ def build_dashboard(user_id: int, rng: DateRange, detector: Detector, limits: di
 
     period = now.astimezone(dt.timezone.utc).strftime("%Y-%m")
     cells = grouped_cells(user_id, rng)
+    # Only the chart needs buckets; a year holds ~15k cells, ~150 once buckets are summed away.
+    whole_range = collapse_buckets(cells)
     board = Dashboard(
         range=rng,
-        totals=totals_of(cells),
+        totals=totals_of(whole_range),
         previous=totals(user_id, rng.previous),
-        breakdown=cost_by_provider(cells, detector),
+        breakdown=cost_by_provider(whole_range, detector),
         series=cost_series(cells, rng),
-        performance=performance(cells, user_id, rng, detector),
-        comparison=cost_comparison(cells, detector),
+        performance=performance(whole_range, user_id, rng, detector),
+        comparison=cost_comparison(whole_range, detector),
         plan=plan_usage(user_id, period, limits),
         period=period,
     )
