@@ -53,36 +53,37 @@ def _success(status_code=T.status_code):
 
 @dataclass(frozen=True)
 class _PieceRows:
-    """The user's rows inside a VALUES list of pieces: ``c`` their columns, ``joined`` the FROM clause."""
+    """The user's rows inside pieces of a range: ``bucket`` each row's piece number, ``c`` the
+    selected columns, ``joined`` the FROM clause to select them from."""
 
+    bucket: sa.ColumnElement
     c: sa.ColumnCollection
     joined: sa.FromClause
 
 
-def _rows_in_pieces(user_id: int, pieces, *columns) -> _PieceRows:
-    """Join the user's rows onto the pieces so that each piece is one index range scan.
+def _rows_in_pieces(user_id: int, pieces: list[tuple[int, dt.datetime, dt.datetime]], *columns) -> _PieceRows:
+    """The user's raw rows in ``(number, start, end)`` pieces, one index range scan per piece.
 
-    SQLite loops over the small VALUES list by itself; PostgreSQL would rather
-    loop over every row the user has and probe the list (seconds for a heavy
-    user), so there each piece's rows are a LATERAL subquery, fenced with
-    OFFSET 0 so the planner cannot flatten it back into that plain join.
+    The pieces are a VALUES list joined onto the ``(user_id, timestamp)``
+    index. (An ``OR`` of many ranges let SQLite pick an index on ``user_id``
+    alone and read every row the user has.) SQLite loops over the small list by
+    itself; PostgreSQL would rather loop over every row the user has and probe
+    the list (seconds for a heavy user), so there each piece's rows are a
+    LATERAL subquery, fenced with OFFSET 0 so the planner cannot flatten it
+    back into that plain join.
     """
-    in_piece = sa.and_(T.user_id == user_id, T.timestamp >= pieces.c.low, T.timestamp < pieces.c.high)
+    listed = sa.values(sa.column("number", sa.Integer), sa.column("low", UTCDateTime()),
+                       sa.column("high", UTCDateTime()), name="pieces").data(pieces).cte("pieces")
+    in_piece = sa.and_(T.user_id == user_id, T.timestamp >= listed.c.low, T.timestamp < listed.c.high)
     if db.session.get_bind().dialect.name == "postgresql":
         rows = sa.select(*columns).where(in_piece).offset(0).lateral("l")
-        return _PieceRows(rows.c, pieces.join(rows, sa.true()))
-    return _PieceRows(T.__table__.c, pieces.join(T, in_piece))
+        return _PieceRows(listed.c.number, rows.c, listed.join(rows, sa.true()))
+    return _PieceRows(listed.c.number, T.__table__.c, listed.join(T, in_piece))
 
 
-def _raw_rows(user_id: int, stretches: list[tuple[dt.datetime, dt.datetime]], *columns) -> sa.Subquery:
-    """The user's raw rows in the stretches, one index range each (``UNION ALL``).
-
-    One ``OR`` of many ranges would let SQLite pick an index on ``user_id``
-    alone and read every row the user has.
-    """
-    selects = [sa.select(*columns).where(T.user_id == user_id, T.timestamp >= start, T.timestamp < end)
-               for start, end in stretches]
-    return (selects[0] if len(selects) == 1 else sa.union_all(*selects)).subquery("raw")
+def _whole(stretches: list[tuple[dt.datetime, dt.datetime]]) -> list[tuple[int, dt.datetime, dt.datetime]]:
+    """Stretches as pieces that need no bucket (all number 0)."""
+    return [(0, start, end) for start, end in stretches]
 
 
 def ratio(part: Decimal | int, whole: Decimal | int) -> Decimal | None:
@@ -114,19 +115,16 @@ def grouped_cells(user_id: int, rng: DateRange) -> list[Cell]:
     split = split_days(rng, within_buckets=True)
     cells: list[Cell] = []
     if split.raw:
-        # The pieces, each in one local day or week, as a VALUES list: one range
-        # scan of the (user_id, timestamp) index per piece, its bucket a constant.
-        pieces = sa.values(sa.column("bucket", sa.Integer), sa.column("low", UTCDateTime()),
-                           sa.column("high", UTCDateTime()), name="pieces").data(cut_at_buckets(split.raw, rng)).cte("pieces")
-        rows = _rows_in_pieces(user_id, pieces, T.provider, T.actual_provider_name, T.tokens_total, T.cost_total,
-                               T.status_code, T.retry_count)
+        # Pieces that each lie in one local day or week: the piece's number is the bucket.
+        rows = _rows_in_pieces(user_id, cut_at_buckets(split.raw, rng), T.provider, T.actual_provider_name,
+                               T.tokens_total, T.cost_total, T.status_code, T.retry_count)
         result = db.session.execute(
-            sa.select(pieces.c.bucket, rows.c.provider, rows.c.actual_provider_name, sa.func.count(),
+            sa.select(rows.bucket, rows.c.provider, rows.c.actual_provider_name, sa.func.count(),
                       sa.func.coalesce(sa.func.sum(rows.c.tokens_total), 0), _money_sum(rows.c.cost_total),
                       sa.func.coalesce(sa.func.sum(_success(rows.c.status_code)), 0),
                       sa.func.coalesce(sa.func.sum(rows.c.retry_count), 0))
             .select_from(rows.joined)
-            .group_by(pieces.c.bucket, rows.c.provider, rows.c.actual_provider_name)
+            .group_by(rows.bucket, rows.c.provider, rows.c.actual_provider_name)
         )
         cells += [Cell(int(b), APIProvider(c), slug, int(n), int(tok), Decimal(cost), int(ok), int(rt))
                   for b, c, slug, n, tok, cost, ok, rt in result]
@@ -205,9 +203,10 @@ def totals(user_id: int, rng: DateRange) -> Totals:
     split = split_days(rng, within_buckets=False)
     parts = []
     if split.raw:
-        raw = _raw_rows(user_id, split.raw, T.tokens_total, T.cost_total, T.status_code)
+        raw = _rows_in_pieces(user_id, _whole(split.raw), T.tokens_total, T.cost_total, T.status_code)
         parts.append(sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(raw.c.tokens_total), 0),
-                               _money_sum(raw.c.cost_total), sa.func.coalesce(sa.func.sum(_success(raw.c.status_code)), 0)))
+                               _money_sum(raw.c.cost_total), sa.func.coalesce(sa.func.sum(_success(raw.c.status_code)), 0))
+                     .select_from(raw.joined))
     if split.rolled:
         parts.append(sa.select(sa.func.coalesce(sa.func.sum(R.calls), 0), sa.func.coalesce(sa.func.sum(R.tokens), 0),
                                _money_sum(R.cost), sa.func.coalesce(sa.func.sum(R.successes), 0))
@@ -329,10 +328,11 @@ def _percentiles(user_id: int, rng: DateRange) -> dict[str | None, tuple[float |
         for slug, number, calls in result:
             histograms.setdefault(slug or UNATTRIBUTED, {})[number] = int(calls)
     if split.raw:
-        raw = _raw_rows(user_id, split.raw, T.actual_provider_name, T.response_time)
+        raw = _rows_in_pieces(user_id, _whole(split.raw), T.actual_provider_name, T.response_time)
         # Core execution: tens of thousands of plain tuples, without the ORM's per-row work.
         result = db.session.connection().execute(
-            sa.select(raw.c.actual_provider_name, raw.c.response_time).where(raw.c.response_time.is_not(None))
+            sa.select(raw.c.actual_provider_name, raw.c.response_time).select_from(raw.joined)
+            .where(raw.c.response_time.is_not(None))
         )
         for slug, seconds in result.all():
             exact.setdefault(slug, []).append(seconds)
