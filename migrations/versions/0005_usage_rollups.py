@@ -21,6 +21,11 @@ locks ``api_usage_logs`` against writes until commit; on SQLite the bins
 INSERT opens the transaction (the driver begins one before the first DML) and
 takes the write lock, and the trigger DDL and the roll-up run inside it.
 
+What a rollup row is (its day, month, bin, success and key expressions, and
+the per-key sums) is defined once in ``portal.usage.rollup_build``: the
+triggers here and the rebuild both use it, so they cannot disagree; changing
+it means a new migration that recreates the triggers.
+
 Note for later migrations: on SQLite, a ``batch_alter_table`` that recreates
 ``api_usage_logs`` drops its triggers; recreate them (this module's DDL) after.
 
@@ -35,7 +40,9 @@ import time
 import sqlalchemy as sa
 from alembic import op
 
-from portal.usage.rollup_build import rebuild_rollups
+from portal.usage.rollup_build import (
+    bin_sql, daily_sums_sql, day_sql, histogram_sql, month_sql, rebuild_rollups, slug_sql, success_sql,
+)
 
 revision = "0005_usage_rollups"
 down_revision = "0004_login_throttle"
@@ -107,15 +114,9 @@ def _create_tables(money) -> None:
 # --- SQLite: row triggers ---------------------------------------------------------------
 
 def _sqlite_keys(row: str) -> dict[str, str]:
-    return {
-        "row": row,
-        "day": f"date({row}.timestamp)",
-        "month": f"date({row}.timestamp, 'start of month')",
-        "slug": f"coalesce({row}.actual_provider_name, '')",
-        "bin": f"coalesce((SELECT bin FROM latency_bins WHERE lower_seconds <= {row}.response_time "
-               "ORDER BY lower_seconds DESC LIMIT 1), 0)",
-        "ok": f"CASE WHEN {row}.status_code BETWEEN 200 AND 299 THEN 1 ELSE 0 END",
-    }
+    """The rollup keys and values of the trigger's NEW or OLD row."""
+    return {"row": row, "day": day_sql("sqlite", row), "month": month_sql("sqlite", row), "slug": slug_sql(row),
+            "bin": bin_sql(row), "ok": success_sql(row)}
 
 
 def _sqlite_add(row: str) -> str:
@@ -165,23 +166,18 @@ def _sqlite_triggers() -> list[str]:
 # --- PostgreSQL: statement triggers over transition tables ---------------------------------
 
 def _pg_daily_deltas(source: str, sign: int) -> str:
-    """Per-key sums of a transition table, signed (+1 added rows, -1 removed rows)."""
+    """Daily rollups of a transition table, signed (+1 added rows, -1 removed rows)."""
     return f"""
-    SELECT user_id, "timestamp"::date AS day, provider AS category, coalesce(actual_provider_name, '') AS slug,
-           {sign} * count(*) AS calls, {sign} * sum(tokens_total) AS tokens, {sign} * sum(cost_total) AS cost,
-           {sign} * count(*) FILTER (WHERE status_code BETWEEN 200 AND 299) AS successes,
-           {sign} * sum(retry_count) AS retries
-    FROM {source} GROUP BY 1, 2, 3, 4"""
+    SELECT user_id, day, category, actual_provider_name, {sign} * calls AS calls, {sign} * tokens AS tokens,
+           {sign} * cost AS cost, {sign} * successes AS successes, {sign} * retries AS retries
+    FROM ({daily_sums_sql("postgresql", source)}) s"""
 
 
 def _pg_latency_deltas(source: str, sign: int) -> str:
+    """Monthly histogram of a transition table, signed."""
     return f"""
-    SELECT r.user_id, date_trunc('month', r."timestamp")::date AS month, coalesce(r.actual_provider_name, '') AS slug,
-           coalesce(b.bin, 0) AS bin, {sign} * count(*) AS calls
-    FROM {source} r LEFT JOIN LATERAL (
-        SELECT bin FROM latency_bins WHERE lower_seconds <= r.response_time ORDER BY lower_seconds DESC LIMIT 1
-    ) b ON true
-    WHERE r.response_time IS NOT NULL GROUP BY 1, 2, 3, 4"""
+    SELECT user_id, month, actual_provider_name, bin, {sign} * calls AS calls
+    FROM ({histogram_sql("postgresql", source)}) s"""
 
 
 def _pg_upsert(daily: str, latency: str) -> str:
@@ -189,19 +185,19 @@ def _pg_upsert(daily: str, latency: str) -> str:
     return f"""
     WITH d AS ({daily})
     INSERT INTO usage_daily_rollups AS t (user_id, day, category, actual_provider_name, calls, tokens, cost, successes, retries)
-    SELECT user_id, day, category, slug, sum(calls), sum(tokens), sum(cost), sum(successes), sum(retries)
+    SELECT user_id, day, category, actual_provider_name, sum(calls), sum(tokens), sum(cost), sum(successes), sum(retries)
     FROM d GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
     ON CONFLICT (user_id, day, category, actual_provider_name) DO UPDATE SET
         calls = t.calls + excluded.calls, tokens = t.tokens + excluded.tokens, cost = t.cost + excluded.cost,
         successes = t.successes + excluded.successes, retries = t.retries + excluded.retries;
     DELETE FROM usage_daily_rollups WHERE calls = 0 AND (user_id, day, category, actual_provider_name) IN (
-        SELECT user_id, day, category, slug FROM ({daily}) d);
+        SELECT user_id, day, category, actual_provider_name FROM ({daily}) d);
     WITH h AS ({latency})
     INSERT INTO latency_monthly_histogram AS t (user_id, month, actual_provider_name, bin, calls)
-    SELECT user_id, month, slug, bin, sum(calls) FROM h GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+    SELECT user_id, month, actual_provider_name, bin, sum(calls) FROM h GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
     ON CONFLICT (user_id, month, actual_provider_name, bin) DO UPDATE SET calls = t.calls + excluded.calls;
     DELETE FROM latency_monthly_histogram WHERE calls = 0 AND (user_id, month, actual_provider_name, bin) IN (
-        SELECT user_id, month, slug, bin FROM ({latency}) h);
+        SELECT user_id, month, actual_provider_name, bin FROM ({latency}) h);
     """
 
 
@@ -212,14 +208,14 @@ def _pg_subtract(daily: str, latency: str) -> str:
         calls = t.calls + d.calls, tokens = t.tokens + d.tokens, cost = t.cost + d.cost,
         successes = t.successes + d.successes, retries = t.retries + d.retries
     FROM ({daily}) d
-    WHERE t.user_id = d.user_id AND t.day = d.day AND t.category = d.category AND t.actual_provider_name = d.slug;
+    WHERE t.user_id = d.user_id AND t.day = d.day AND t.category = d.category AND t.actual_provider_name = d.actual_provider_name;
     DELETE FROM usage_daily_rollups WHERE calls = 0 AND (user_id, day, category, actual_provider_name) IN (
-        SELECT user_id, day, category, slug FROM ({daily}) d);
+        SELECT user_id, day, category, actual_provider_name FROM ({daily}) d);
     UPDATE latency_monthly_histogram t SET calls = t.calls + h.calls
     FROM ({latency}) h
-    WHERE t.user_id = h.user_id AND t.month = h.month AND t.actual_provider_name = h.slug AND t.bin = h.bin;
+    WHERE t.user_id = h.user_id AND t.month = h.month AND t.actual_provider_name = h.actual_provider_name AND t.bin = h.bin;
     DELETE FROM latency_monthly_histogram WHERE calls = 0 AND (user_id, month, actual_provider_name, bin) IN (
-        SELECT user_id, month, slug, bin FROM ({latency}) h);
+        SELECT user_id, month, actual_provider_name, bin FROM ({latency}) h);
     """
 
 

@@ -47,7 +47,8 @@ def _money_sum(column):
     return sa.type_coerce(sa.func.coalesce(sa.func.sum(column), 0), ExactMoney())
 
 
-def _success(status_code=T.status_code):
+def _success(status_code):
+    """1 for a 2xx status, else 0."""
     return sa.case((status_code.between(200, 299), 1), else_=0)
 
 
@@ -78,6 +79,7 @@ def _rows_in_pieces(user_id: int, pieces: list[tuple[int, dt.datetime, dt.dateti
     if db.session.get_bind().dialect.name == "postgresql":
         rows = sa.select(*columns).where(in_piece).offset(0).lateral("l")
         return _PieceRows(listed.c.number, rows.c, listed.join(rows, sa.true()))
+    # A plain join: the table's own columns (``columns`` among them) are selectable.
     return _PieceRows(listed.c.number, T.__table__.c, listed.join(T, in_piece))
 
 
@@ -104,19 +106,20 @@ class Cell(NamedTuple):
     retries: int
 
 
-def grouped_cells(user_id: int, rng: DateRange) -> list[Cell]:
-    """The range's rows, grouped by bucket, category and actual provider.
+def grouped_cells(user_id: int, rng: DateRange, by_bucket: bool = True) -> list[Cell]:
+    """The range's rows, grouped by bucket (if ``by_bucket``; else all bucket 0), category and actual provider.
 
     Whole UTC days come from the daily rollups, the rest from the raw rows
     (``split_days``); a group may appear once from each, and every consumer
-    sums. Every figure of the dashboard except percentiles, the previous range
-    and plan usage is a sum over these cells.
+    sums. Every figure of the dashboard except percentiles and plan usage is a
+    sum over these cells.
     """
-    split = split_days(rng, within_buckets=True)
+    split = split_days(rng, within_buckets=by_bucket)
     cells: list[Cell] = []
     if split.raw:
-        # Pieces that each lie in one local day or week: the piece's number is the bucket.
-        rows = _rows_in_pieces(user_id, cut_at_buckets(split.raw, rng), T.provider, T.actual_provider_name,
+        # With buckets, pieces that each lie in one local day or week: the piece's number is the bucket.
+        pieces = cut_at_buckets(split.raw, rng) if by_bucket else _whole(split.raw)
+        rows = _rows_in_pieces(user_id, pieces, T.provider, T.actual_provider_name,
                                T.tokens_total, T.cost_total, T.status_code, T.retry_count)
         result = db.session.execute(
             sa.select(rows.bucket, rows.c.provider, rows.c.actual_provider_name, sa.func.count(),
@@ -129,12 +132,12 @@ def grouped_cells(user_id: int, rng: DateRange) -> list[Cell]:
         cells += [Cell(int(b), APIProvider(c), slug, int(n), int(tok), Decimal(cost), int(ok), int(rt))
                   for b, c, slug, n, tok, cost, ok, rt in result]
     if split.rolled:
-        number = day_bucket(R.day, rng.bucket).label("bucket")
+        buckets = [day_bucket(R.day, rng.bucket).label("bucket")] if by_bucket else []
         result = db.session.execute(
-            sa.select(number, R.category, R.actual_provider_name, sa.func.sum(R.calls), sa.func.sum(R.tokens),
-                      _money_sum(R.cost), sa.func.sum(R.successes), sa.func.sum(R.retries))
+            sa.select(*(buckets or [sa.literal_column("0")]), R.category, R.actual_provider_name, sa.func.sum(R.calls),
+                      sa.func.sum(R.tokens), _money_sum(R.cost), sa.func.sum(R.successes), sa.func.sum(R.retries))
             .where(R.user_id == user_id, within(R.day, split.rolled))
-            .group_by(number, R.category, R.actual_provider_name)
+            .group_by(*buckets, R.category, R.actual_provider_name)
         )
         cells += [Cell(int(b), APIProvider(c), slug or UNATTRIBUTED, int(n), int(tok), Decimal(cost), int(ok), int(rt))
                   for b, c, slug, n, tok, cost, ok, rt in result]
@@ -200,23 +203,7 @@ def totals_of(cells: list[Cell]) -> Totals:
 
 def totals(user_id: int, rng: DateRange) -> Totals:
     """Calls, tokens, cost and failures in a range (whole UTC days from the rollups)."""
-    split = split_days(rng, within_buckets=False)
-    parts = []
-    if split.raw:
-        raw = _rows_in_pieces(user_id, _whole(split.raw), T.tokens_total, T.cost_total, T.status_code)
-        parts.append(sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(raw.c.tokens_total), 0),
-                               _money_sum(raw.c.cost_total), sa.func.coalesce(sa.func.sum(_success(raw.c.status_code)), 0))
-                     .select_from(raw.joined))
-    if split.rolled:
-        parts.append(sa.select(sa.func.coalesce(sa.func.sum(R.calls), 0), sa.func.coalesce(sa.func.sum(R.tokens), 0),
-                               _money_sum(R.cost), sa.func.coalesce(sa.func.sum(R.successes), 0))
-                     .where(R.user_id == user_id, within(R.day, split.rolled)))
-    calls = tokens = successes = 0
-    cost = Decimal(0)
-    for query in parts:
-        n, tok, money, ok = db.session.execute(query).one()
-        calls, tokens, cost, successes = calls + int(n), tokens + int(tok), cost + Decimal(money), successes + int(ok)
-    return Totals(calls, tokens, cost, calls - successes)
+    return totals_of(grouped_cells(user_id, rng, by_bucket=False))
 
 
 @dataclass(frozen=True)

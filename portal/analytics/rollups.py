@@ -41,13 +41,13 @@ class Split:
     rolled: list[tuple[dt.date, dt.date]] = field(default_factory=list)  # [first, stop) dates
     raw: list[tuple[dt.datetime, dt.datetime]] = field(default_factory=list)  # [start, end) UTC instants
 
-    def _add_rolled(self, first: dt.date, stop: dt.date) -> None:
+    def add_rolled(self, first: dt.date, stop: dt.date) -> None:
         if self.rolled and self.rolled[-1][1] == first:
             self.rolled[-1] = (self.rolled[-1][0], stop)
         else:
             self.rolled.append((first, stop))
 
-    def _add_raw(self, start: dt.datetime, end: dt.datetime) -> None:
+    def add_raw(self, start: dt.datetime, end: dt.datetime) -> None:
         if self.raw and self.raw[-1][1] == start:
             self.raw[-1] = (self.raw[-1][0], end)
         else:
@@ -68,9 +68,9 @@ def _split(rng: DateRange, units, whole) -> Split:
     for first, stop in units:
         start, end = _midnight(first), _midnight(stop)
         if rng.start <= start and end <= rng.end and whole(start, end):
-            split._add_rolled(first, stop)
+            split.add_rolled(first, stop)
         else:
-            split._add_raw(max(start, rng.start), min(end, rng.end))
+            split.add_raw(max(start, rng.start), min(end, rng.end))
     return split
 
 

@@ -17,35 +17,54 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-_SUCCESS = "CASE WHEN l.status_code BETWEEN 200 AND 299 THEN 1 ELSE 0 END"
-_BIN = ("coalesce((SELECT b.bin FROM latency_bins b WHERE b.lower_seconds <= l.response_time "
-        "ORDER BY b.lower_seconds DESC LIMIT 1), 0)")
+# What a rollup row is, as SQL over one usage-log row (``row`` is its alias). The
+# triggers of migration 0005 and the rebuild below both use these; changing one
+# means a new migration that recreates the triggers.
+
+def success_sql(row: str) -> str:
+    """1 for a 2xx call, else 0."""
+    return f"CASE WHEN {row}.status_code BETWEEN 200 AND 299 THEN 1 ELSE 0 END"
 
 
-def _day_and_month(dialect: str) -> tuple[str, str]:
-    """SQL for the UTC day and the first day of the UTC month of ``l.timestamp``."""
+def slug_sql(row: str) -> str:
+    """The actual provider as a key ('' when there is none: key columns cannot be NULL)."""
+    return f"coalesce({row}.actual_provider_name, '')"
+
+
+def bin_sql(row: str) -> str:
+    """The latency bin of the row's response time: the last bin whose lower bound is at or below it."""
+    return (f"coalesce((SELECT b.bin FROM latency_bins b WHERE b.lower_seconds <= {row}.response_time "
+            "ORDER BY b.lower_seconds DESC LIMIT 1), 0)")
+
+
+def day_sql(dialect: str, row: str) -> str:
+    """The UTC day of the row's timestamp."""
+    return f"date({row}.timestamp)" if dialect == "sqlite" else f'{row}."timestamp"::date'
+
+
+def month_sql(dialect: str, row: str) -> str:
+    """The first day of the UTC month of the row's timestamp."""
     if dialect == "sqlite":
-        return "date(l.timestamp)", "date(l.timestamp, 'start of month')"
-    return 'l."timestamp"::date', "date_trunc('month', l.\"timestamp\")::date"
+        return f"date({row}.timestamp, 'start of month')"
+    return f"date_trunc('month', {row}.\"timestamp\")::date"
 
 
-def daily_sums_sql(dialect: str) -> str:
-    """The daily rollups as a query over the raw rows (columns in table order)."""
-    day, _ = _day_and_month(dialect)
+def daily_sums_sql(dialect: str, source: str = "api_usage_logs") -> str:
+    """The daily rollups of the rows in ``source`` (columns in table order)."""
     return f"""
-        SELECT l.user_id, {day} AS day, l.provider AS category, coalesce(l.actual_provider_name, '') AS actual_provider_name,
-               count(*) AS calls, sum(l.tokens_total) AS tokens, sum(l.cost_total) AS cost,
-               sum({_SUCCESS}) AS successes, sum(l.retry_count) AS retries
-        FROM api_usage_logs l GROUP BY 1, 2, 3, 4"""
+        SELECT l.user_id, {day_sql(dialect, "l")} AS day, l.provider AS category,
+               {slug_sql("l")} AS actual_provider_name, count(*) AS calls, sum(l.tokens_total) AS tokens,
+               sum(l.cost_total) AS cost, sum({success_sql("l")}) AS successes, sum(l.retry_count) AS retries
+        FROM {source} l GROUP BY 1, 2, 3, 4"""
 
 
-def histogram_sql(dialect: str) -> str:
-    """The monthly latency histogram as a query over the raw rows (columns in table order)."""
-    _, month = _day_and_month(dialect)
+def histogram_sql(dialect: str, source: str = "api_usage_logs") -> str:
+    """The monthly latency histogram of the rows in ``source`` (columns in table order)."""
     return f"""
         SELECT user_id, month, actual_provider_name, bin, count(*) AS calls FROM (
-            SELECT l.user_id, {month} AS month, coalesce(l.actual_provider_name, '') AS actual_provider_name, {_BIN} AS bin
-            FROM api_usage_logs l WHERE l.response_time IS NOT NULL
+            SELECT l.user_id, {month_sql(dialect, "l")} AS month, {slug_sql("l")} AS actual_provider_name,
+                   {bin_sql("l")} AS bin
+            FROM {source} l WHERE l.response_time IS NOT NULL
         ) binned GROUP BY 1, 2, 3, 4"""
 
 
