@@ -7,6 +7,7 @@ rows in Python; nothing here reads the app's analytics code.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import random
 import threading
 from decimal import Decimal
@@ -98,6 +99,21 @@ def test_upgrade_rolls_up_existing_rows_and_downgrade_removes_everything(before_
 
     upgrade(revision=TARGET)
     assert_rollups_match(db.engine)
+
+
+def test_latency_bins_are_two_percent_wide_from_one_millisecond_to_a_day(app):
+    """The bins the histogram counts in (binning by bisect in tests/fixtures/rollups.py relies on this shape)."""
+    with db.engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT bin, lower_seconds, upper_seconds FROM latency_bins ORDER BY bin")).all()
+    # Bin 0 is [0, 1 ms); then 1 ms * 1.02^k for every k that stays at or below a day.
+    geometric = 1 + math.floor(math.log(86400 / 0.001) / math.log(1.02))
+    assert [r.bin for r in rows] == list(range(1 + geometric))
+    assert rows[0].lower_seconds == 0.0
+    for k, row in enumerate(rows[1:]):
+        assert math.isclose(row.lower_seconds, 0.001 * 1.02 ** k, rel_tol=1e-9), row
+    for low, high in zip(rows, rows[1:]):
+        assert low.upper_seconds == high.lower_seconds  # no gaps, no overlaps
+    assert rows[-1].upper_seconds is None and rows[-1].lower_seconds <= 86400 < rows[-1].lower_seconds * 1.02
 
 
 def test_every_write_path_keeps_the_rollups_exact(app, make_user):
